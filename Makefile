@@ -1,0 +1,49 @@
+# Two commands set everything up on a machine with only Python 3.11+, make and git:
+#   make plan   - the offline plan of the bundled example stack (dev)
+#   make test   - everything CI runs: lint, format, strict types, import layering, tests
+SHELL := /bin/bash
+.DEFAULT_GOAL := plan
+
+UV_VERSION := 0.13.8
+PYTHON ?= python3
+# uv lives in a folder of its own: `uv sync` prunes .venv to the lock, so it cannot live there.
+UV_HOME := $(CURDIR)/.tools/uv-$(UV_VERSION)
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_HOME)/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+VENV := $(CURDIR)/.venv
+STACK ?= dev
+
+.PHONY: plan test lint typecheck layers pytest bench clean
+
+$(UV_HOME)/bin/uv:
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+plan: $(VENV)/.synced
+	$(VENV)/bin/kfvs plan $(STACK)
+
+test: lint typecheck layers pytest
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.synced
+	$(VENV)/bin/mypy
+
+layers: $(VENV)/.synced
+	$(VENV)/bin/lint-imports
+
+pytest: $(VENV)/.synced
+	$(VENV)/bin/pytest
+
+bench: $(VENV)/.synced
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache

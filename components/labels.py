@@ -1,0 +1,30 @@
+"""The marks that say who owns a resource, so policies and totals can add up what each team holds."""
+
+from __future__ import annotations
+
+TEAM_LABEL = "kubeflow-vsphere.io/team"
+"""Kubernetes label on every object made for a team."""
+
+ENVIRONMENT_LABEL = "kubeflow-vsphere.io/environment"
+"""Kubernetes label naming the environment (dev, staging, prod)."""
+
+TAG_CATEGORY_PREFIX = "kubeflow-vsphere-"
+
+
+def team_tag_category(environment: str) -> str:
+    """vSphere tag category whose tags name teams: one tag per team on each of its VMs.
+
+    Scoped to the environment because tag categories are global to a vCenter and several
+    stacks (dev, staging) often share one.
+    """
+    return f"{TAG_CATEGORY_PREFIX}{environment}-team"
+
+
+def environment_tag_category(environment: str) -> str:
+    """vSphere tag category holding the environment's own tag."""
+    return f"{TAG_CATEGORY_PREFIX}{environment}-environment"
+
+
+def is_team_tag_category(name: str) -> bool:
+    """True for the team category of any environment."""
+    return name.startswith(TAG_CATEGORY_PREFIX) and name.endswith("-team")

@@ -1,0 +1,1 @@
+"""vSphere layer: inventory lookups, tags, VM classes, Supervisor namespaces, VMs and GPU pools."""

@@ -1,0 +1,80 @@
+"""The `kfvs` command: plan, diff and validate a stack offline."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from infra.errors import ConfigError
+from infra.kfvs import diff as plan_diff
+from infra.kfvs import render
+from infra.kfvs.plan import to_json
+from infra.kfvs.run import plan_stack, validate_stack
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Plan, diff and validate kubeflow-vsphere stacks offline: no vCenter, cluster or Pulumi CLI needed.",
+)
+
+EXIT_CONFIG = 1
+"""Exit status when the configuration (or a revision's) is wrong."""
+
+Stack = Annotated[str, typer.Argument(help="stack name: stacks/Pulumi.<stack>.yaml")]
+
+
+def _fail(error: Exception) -> typer.Exit:
+    print(str(error), file=sys.stderr)
+    return typer.Exit(EXIT_CONFIG)
+
+
+@app.command()
+def plan(
+    stack: Stack,
+    json_: Annotated[bool, typer.Option("--json", help="the plan contract as JSON")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Markdown for a pull-request comment")] = False,
+) -> None:
+    """Print what `pulumi up` would create for STACK."""
+    try:
+        result = plan_stack(stack)
+    except ConfigError as error:
+        raise _fail(error) from None
+    if json_:
+        sys.stdout.write(to_json(result))
+    elif markdown:
+        sys.stdout.write(render.markdown(result))
+    else:
+        sys.stdout.write(render.text(result))
+
+
+@app.command()
+def diff(
+    stack: Stack,
+    base: Annotated[str, typer.Option("--base", help="git revision to compare against, e.g. origin/main")],
+    markdown: Annotated[bool, typer.Option("--markdown", help="Markdown for a pull-request comment")] = False,
+) -> None:
+    """Compare STACK's plan in the working tree with its plan at a base revision."""
+    try:
+        head = plan_stack(stack)
+        old = plan_diff.plan_revision(stack, base)
+    except (ConfigError, plan_diff.BaseRevisionError) as error:
+        raise _fail(error) from None
+    result = plan_diff.diff_plans(old, head)
+    sys.stdout.write((plan_diff.markdown if markdown else plan_diff.text)(result, stack, base))
+
+
+@app.command()
+def validate(stack: Stack) -> None:
+    """Check STACK's configuration and every team file; print each problem with its file and key."""
+    try:
+        settings = validate_stack(stack)
+    except ConfigError as error:
+        raise _fail(error) from None
+    print(f"{stack}: configuration is valid ({len(settings.teams)} teams)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,188 @@
+"""Run the real program under Pulumi's mock runtime and record every registration the engine would see."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from infra.kfvs import lookups
+
+SECRET = "[secret]"  # noqa: S105 - the mask shown in place of a secret
+UNKNOWN = "[unknown]"
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One RegisterResource request, as the engine receives it."""
+
+    urn: str
+    id: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: tuple[str, ...]
+    provider: str | None
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    custom_timeouts: dict[str, str]
+    raw: struct_pb2.Struct = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One lookup (invoke) the program made, with its arguments."""
+
+    token: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Recording:
+    """Everything one run of the program registered and looked up."""
+
+    project: str
+    stack: str
+    resources: dict[str, Registration] = field(default_factory=dict[str, Registration])
+    invocations: list[Invocation] = field(default_factory=list[Invocation])
+
+    def of_type(self, type_: str) -> list[Registration]:
+        """The registrations of one resource type, in URN order."""
+        return sorted((r for r in self.resources.values() if r.type == type_), key=lambda r: r.urn)
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Answers lookups with IDs derived from the names asked for; resources echo their inputs."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return lookups.resource_id(args.name), lookups.resource_state(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.recording.invocations.append(Invocation(args.token, dict(args.args)))
+        return lookups.answer(args.token, dict(args.args)), []
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A MockMonitor that keeps each RegisterResource request and names URNs as the engine does."""
+
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(PlanMocks(recording))
+        self.recording = recording
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _note_thread_loop(self) -> None:
+        # The base class makes an event loop in each executor thread; keep them to close them.
+        self.thread_loops.add(_ensure_event_loop())
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        self._note_thread_loop()
+        return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        self._note_thread_loop()
+        return super().ReadResource(request)
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine prefixes the parent's whole qualified type, except for the root stack.
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != _STACK_TYPE:
+                qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{self.recording.stack}::{self.recording.project}::{qualified}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        self._note_thread_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
+        timeouts = request.customTimeouts
+        self.recording.resources[urn] = Registration(
+            urn=urn,
+            id=lookups.resource_id(request.name),
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            inputs=plain(json_format.MessageToDict(request.object)),
+            dependencies=tuple(sorted(set(request.dependencies))),
+            provider=request.provider or None,
+            protect=bool(request.protect),
+            ignore_changes=tuple(request.ignoreChanges),
+            custom_timeouts={
+                k: v
+                for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete))
+                if v
+            },
+            raw=request.object,
+        )
+        return super().RegisterResource(request)
+
+
+def plain(value: Any) -> Any:
+    """Wire values as JSON: secrets masked, resource references as URNs, whole floats as ints."""
+    if isinstance(value, dict):
+        return _plain_map(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return UNKNOWN if value == rpc.UNKNOWN else value
+
+
+def _plain_map(value: dict[str, Any]) -> Any:
+    sig = value.get(rpc._special_sig_key)  # noqa: SLF001 - the wire format's own markers
+    if sig is None:
+        return {str(k): plain(v) for k, v in sorted(value.items())}
+    if sig == rpc._special_secret_sig:  # noqa: SLF001
+        return SECRET
+    if sig == rpc._special_resource_sig:  # noqa: SLF001
+        return str(value.get("urn", ""))
+    return str(value.get("path") or value.get("uri") or value.get("hash") or "[asset]")
+
+
+def record(
+    program: Callable[[], None],
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: frozenset[str],
+) -> Recording:
+    """Run `program` in-process under the mock runtime with the given stack config."""
+    recording = Recording(project=project, stack=stack)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
+    monitor = RecordingMonitor(recording)
+    pulumi.runtime.set_mocks(
+        monitor.mocks,
+        project=project,
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        logger=logging.getLogger("kfvs.engine"),
+    )
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        # Close every loop now, while the interpreter is whole, not noisily at exit.
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        for thread_loop in (loop, *monitor.thread_loops):
+            thread_loop.close()
+    return recording

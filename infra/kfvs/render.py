@@ -1,0 +1,66 @@
+"""Human forms of a plan: a tree like `pulumi preview`, counts per type, and per-team totals."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from infra.kfvs.plan import Plan
+
+_TOTAL_COLUMNS = (("vcpu", "vCPU"), ("memoryGiB", "memory GiB"), ("gpus", "GPUs"), ("storageGiB", "storage GiB"))
+
+
+def text(plan: Plan) -> str:
+    """The plan as a terminal shows it."""
+    resources = plan["resources"]
+    lines = [f"Plan of {plan['project']}/{plan['stack']}: {len(resources)} resources", ""]
+    lines += [f"    {row}" for row in _tree_rows(resources)]
+    lines += ["", "Resources by type:"]
+    lines += _columns([[str(n), t] for t, n in sorted(Counter(r["type"] for r in resources).items())], "  ")
+    lines += ["", "Per-team totals:"]
+    lines += _columns(_totals_rows(plan["totals"]), "  ")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(plan: Plan) -> str:
+    """The plan as a pull-request comment shows it."""
+    resources = plan["resources"]
+    out = [f"### Plan of `{plan['project']}/{plan['stack']}`: {len(resources)} resources", ""]
+    out += ["| team | " + " | ".join(h for _, h in _TOTAL_COLUMNS) + " |", "|---" * 5 + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in _totals_rows(plan["totals"])[1:]]
+    out += ["", "| resources | type |", "|---:|---|"]
+    out += [f"| {n} | `{t}` |" for t, n in sorted(Counter(r["type"] for r in resources).items())]
+    out += ["", "<details><summary>Resource tree</summary>", "", "```"]
+    out += _tree_rows(resources)
+    out += ["```", "", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+def _tree_rows(resources: list[dict[str, Any]]) -> list[str]:
+    children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for r in resources:
+        children[r["parent"]].append(r)
+    rows: list[list[str]] = []
+
+    def walk(parent: str | None, prefix: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda r: (r["type"], r["name"]))
+        for i, r in enumerate(kids):
+            last = i == len(kids) - 1
+            branch = "" if parent is None else ("└─ " if last else "├─ ")
+            rows.append([f"{prefix}{branch}{r['type']}", r["name"]])
+            walk(r["urn"], prefix + ("" if parent is None else ("   " if last else "│  ")))
+
+    walk(None, "")
+    return _columns([["Type", "Name"], *rows], "")
+
+
+def _totals_rows(totals: dict[str, dict[str, Any]]) -> list[list[str]]:
+    header = ["team", *(h for _, h in _TOTAL_COLUMNS)]
+    return [header, *([team, *(str(t[k]) for k, _ in _TOTAL_COLUMNS)] for team, t in sorted(totals.items()))]
+
+
+def _columns(rows: list[list[str]], indent: str) -> list[str]:
+    if not rows:
+        return [f"{indent}(none)"]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

@@ -1,0 +1,1 @@
+"""Typed configuration: what stack files and team files may say."""

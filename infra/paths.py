@@ -1,0 +1,23 @@
+"""Where the project's files live: always relative to Pulumi.yaml, never the working directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_NAME = "kubeflow-vsphere"
+STACKS_DIR = PROJECT_ROOT / "stacks"
+TEAMS_DIR = STACKS_DIR / "teams"
+
+
+def stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
+    """The configuration file of one stack (Pulumi's `stackConfigDir` is `stacks`)."""
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def relative(path: Path, root: Path = PROJECT_ROOT) -> str:
+    """A path as users see it in error messages: relative to the project root."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,150 @@
+"""All configuration reading: the stack's config and every team file, validated into one Settings.
+
+Under `pulumi up` the engine hands the stack's config to the program; under `kfvs` the stack file
+is read and handed over the same way (infra/kfvs/stackfile.py). Either way, this module is the
+only place that reads configuration, and it raises ConfigError (every problem at once) before the
+program registers anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from infra import paths
+from infra.errors import ConfigError, Problem
+from infra.models.base import Model
+from infra.models.inventory import EnvironmentSettings, VsphereInventory
+from infra.models.team import Team
+from infra.provider_keys import check_provider_keys
+from infra.validation import problems_from
+
+
+class StackConfig(Model):
+    """The project's own keys in `stacks/Pulumi.<stack>.yaml` (under `kubeflow-vsphere:`)."""
+
+    environment: EnvironmentSettings
+    vsphere: VsphereInventory
+
+
+class Settings(BaseModel):
+    """Everything the program needs to know, validated; components get slices of it as Args."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project: str
+    stack: str
+    environment: EnvironmentSettings
+    vsphere: VsphereInventory
+    teams: tuple[Team, ...]
+    secret_keys: frozenset[str]
+
+    def team(self, name: str) -> Team:
+        """The team called `name` (settings guarantee names are unique)."""
+        return next(t for t in self.teams if t.name == name)
+
+
+def load_settings(
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: frozenset[str],
+    root: Path = paths.PROJECT_ROOT,
+) -> Settings:
+    """Validate the stack's config and the team files together; raise ConfigError listing all problems."""
+    stack_file = paths.relative(paths.stack_file(stack, root), root)
+    problems: list[Problem] = []
+    stack_config = _stack_config(config, stack_file, problems)
+    problems += check_provider_keys(config, secret_keys, stack_file)
+    teams = _teams(root / "stacks" / "teams", root, problems)
+    if problems or stack_config is None:
+        raise ConfigError(problems)
+    return Settings(
+        project=paths.PROJECT_NAME,
+        stack=stack,
+        environment=stack_config.environment,
+        vsphere=stack_config.vsphere,
+        teams=teams,
+        secret_keys=secret_keys,
+    )
+
+
+def load_from_runtime(root: Path = paths.PROJECT_ROOT) -> Settings:
+    """Settings from the config the engine (or kfvs's mock runtime) gave this process."""
+    config = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    secret = {k for k in config if pulumi.runtime.is_config_secret(k)}
+    secret |= set(pulumi.runtime.get_config_secret_keys_env())
+    return load_settings(pulumi.get_stack(), config, frozenset(secret), root)
+
+
+def _stack_config(config: Mapping[str, str], file: str, problems: list[Problem]) -> StackConfig | None:
+    prefix = f"{paths.PROJECT_NAME}:"
+    raw = {key.removeprefix(prefix): _decode(value) for key, value in config.items() if key.startswith(prefix)}
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError as error:
+        problems += problems_from(error, StackConfig, file, prefix)
+        return None
+
+
+def _decode(value: str) -> Any:
+    """Pulumi passes structured config as JSON text and scalars as plain text."""
+    if value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _teams(teams_dir: Path, root: Path, problems: list[Problem]) -> tuple[Team, ...]:
+    """Every `stacks/teams/*.yaml`, in name order so the result never depends on the file system."""
+    teams: list[Team] = []
+    claimed: dict[str, str] = {}
+    for path in sorted(teams_dir.glob("*.yaml")):
+        file = paths.relative(path, root)
+        team = _team(path, file, problems)
+        if team is None:
+            continue
+        if team.name in claimed:
+            problems.append(
+                Problem(
+                    file,
+                    "name",
+                    f"team '{team.name}' is already claimed by {claimed[team.name]}; "
+                    "pick another name or merge the files",
+                )
+            )
+            continue
+        claimed[team.name] = file
+        teams.append(team)
+    return tuple(sorted(teams, key=lambda t: t.name))
+
+
+def _team(path: Path, file: str, problems: list[Problem]) -> Team | None:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        problems.append(Problem(file, "", f"malformed YAML: {_yaml_reason(error)}"))
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(Problem(file, "", f"cannot read the file: {error}"))
+        return None
+    try:
+        return Team.model_validate(raw if raw is not None else {})
+    except ValidationError as error:
+        problems += problems_from(error, Team, file)
+        return None
+
+
+def _yaml_reason(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(problem)

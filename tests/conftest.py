@@ -1,0 +1,49 @@
+"""Shared fixtures: a private copy of the project so a test can break its files safely."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from infra import paths
+
+_COPIED = ("Pulumi.yaml", "pyproject.toml", "infra", "components", "policies", "stacks")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's code and stacks; the real program runs from it unchanged."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in _COPIED:
+        source = paths.PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    return root
+
+
+KfvsRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def kfvs(project: Path) -> KfvsRunner:
+    """Run `kfvs` as a user would, from the project copy (its own code first on the path)."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "infra.kfvs.cli", *args],
+            cwd=project,
+            env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    return run
