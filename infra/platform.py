@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
+from components.vsphere.allocation import HostDevices
+from components.vsphere.catalog import (
+    ContentLibraries,
+    SubscribedLibrary,
+    SupervisorNamespace,
+    SupervisorNamespaceArgs,
+    VmClass,
+    VmClassCatalog,
+)
+from components.vsphere.gpu_pool import GpuWorkerPool, PassthroughPoolArgs, VgpuPoolArgs
 from components.vsphere.inventory import Inventory, InventoryArgs, lookup_inventory
 from components.vsphere.tags import Tags, TagsArgs
-from infra.settings import Settings
+from components.vsphere.virtual_machine import Placement, Template, VirtualMachine, VirtualMachineArgs
+from infra.models.compute import NamespaceSettings, PassthroughPool, TemplateRef, VgpuPool, VmSettings
+from infra.settings import SUPERVISOR_KUBECONFIG, Settings
 
 
 class Platform(pulumi.ComponentResource):
@@ -17,27 +31,138 @@ class Platform(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubeflow-vsphere:index:Platform", name, None, opts)
+        self.settings = settings
+        self.child = pulumi.ResourceOptions(parent=self)
         vs = settings.vsphere
-        networks = {"management": vs.networks.management}
-        if vs.networks.workload:
-            networks["workload"] = vs.networks.workload
-        self.inventory = lookup_inventory(
-            InventoryArgs(
-                datacenter=vs.datacenter,
-                compute_cluster=vs.compute_cluster,
-                datastore=vs.datastore,
-                networks=networks,
-                storage_policies=list(vs.storage_policies),
-                resource_pool=vs.resource_pool,
-            ),
-            parent=self,
+        self.inventory = lookup_inventory(_inventory_args(settings), parent=self)
+        self.tags = Tags(f"{name}-tags", TagsArgs(settings.stack, [t.name for t in settings.teams]), opts=self.child)
+        self.libraries = ContentLibraries(
+            f"{name}-libraries",
+            [
+                SubscribedLibrary(lib.name, str(lib.subscription_url), lib.on_demand, lib.automatic_sync)
+                for lib in vs.content_libraries
+            ],
+            datastore_id=self.inventory.datastore_id,
+            opts=self.child,
         )
-        self.tags = Tags(
-            f"{name}-tags",
-            TagsArgs(environment=settings.stack, teams=[t.name for t in settings.teams]),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.vm_classes = VmClassCatalog(
+            f"{name}-vm-classes",
+            [
+                VmClass(c.name, c.cpus, c.memory_mib, c.cpu_reservation, c.reserved_memory_percent, c.vgpu_devices)
+                for c in vs.vm_classes
+            ],
+            opts=self.child,
         )
+        self.namespaces = {ns.name: self._namespace(name, ns) for ns in vs.namespaces}
+        self.supervisor = self._supervisor_provider(name)
+        self.vms = [self._vm(vm) for vm in vs.vms]
+        self.gpu_pools = [self._gpu_pool(pool) for pool in vs.gpu_pools]
         self.register_outputs({"datacenterId": self.inventory.datacenter_id})
+
+    def _namespace(self, name: str, ns: NamespaceSettings) -> SupervisorNamespace:
+        vs = self.settings.vsphere
+        return SupervisorNamespace(
+            f"{name}-ns-{ns.name}",
+            SupervisorNamespaceArgs(
+                supervisor_id=vs.supervisor.id,
+                namespace=ns.name,
+                storage_policy_ids=[self.inventory.storage_policy_ids[p] for p in ns.storage_policies],
+                vm_class_ids=[self.vm_classes.class_ids[c] for c in ns.vm_classes],
+                content_library_ids=[self.libraries.library_ids[lib] for lib in ns.content_libraries],
+            ),
+            opts=self.child,
+        )
+
+    def _supervisor_provider(self, name: str) -> k8s.Provider | None:
+        if self.settings.secret_keys.isdisjoint({f"{self.settings.project}:{SUPERVISOR_KUBECONFIG}"}):
+            return None
+        kubeconfig = pulumi.Config().require_secret(SUPERVISOR_KUBECONFIG)
+        return k8s.Provider(f"{name}-supervisor", kubeconfig=kubeconfig, opts=self.child)
+
+    def _placement(self, network: str, host_id: pulumi.Input[str] | None = None) -> Placement:
+        inv = self.inventory
+        return Placement(
+            inv.datacenter_id,
+            inv.resource_pool_id,
+            inv.datastore_id,
+            self.settings.vsphere.folder,
+            [inv.network_ids[network]],
+            host_id,
+        )
+
+    def _vm(self, vm: VmSettings) -> VirtualMachine:
+        return VirtualMachine(
+            vm.name,
+            VirtualMachineArgs(
+                cpus=vm.cpus,
+                memory_mib=vm.memory_mib,
+                disk_gib=[d.size_gib for d in vm.disks],
+                template=_template(vm.template),
+                placement=self._placement(vm.network),
+                tag_ids=self.tags.tags_for(vm.team),
+                user_data=vm.cloud_init.user_data if vm.cloud_init else None,
+                thin_disks=all(d.thin for d in vm.disks),
+            ),
+            opts=self.child,
+        )
+
+    def _gpu_pool(self, pool: PassthroughPool | VgpuPool) -> GpuWorkerPool:
+        user_data = pool.cloud_init.user_data if pool.cloud_init else None
+        if isinstance(pool, VgpuPool):
+            assert self.supervisor is not None, "settings require the Supervisor kubeconfig for vGPU pools"
+            labels = {ENVIRONMENT_LABEL: self.settings.stack, **({TEAM_LABEL: pool.team} if pool.team else {})}
+            namespace = self.namespaces[pool.namespace].namespace
+            return GpuWorkerPool(
+                pool.name,
+                VgpuPoolArgs(
+                    pool.replicas,
+                    namespace.name,
+                    pool.vm_class,
+                    pool.image,
+                    pool.storage_class,
+                    self.supervisor,
+                    labels,
+                    user_data,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
+        inv = self.inventory
+        return GpuWorkerPool(
+            pool.name,
+            PassthroughPoolArgs(
+                hosts=[HostDevices(h.name, tuple(h.devices)) for h in pool.hosts],
+                replicas=pool.replicas,
+                gpus_per_vm=pool.gpus_per_vm,
+                gpu_memory_gib=pool.gpu_memory_gib,
+                cpus=pool.cpus,
+                memory_mib=pool.memory_mib,
+                disk_gib=pool.disk_gib,
+                template=_template(pool.template),
+                datacenter_id=inv.datacenter_id,
+                compute_cluster_id=inv.compute_cluster_id,
+                resource_pool_id=inv.resource_pool_id,
+                datastore_id=inv.datastore_id,
+                folder=self.settings.vsphere.folder,
+                network_ids=[inv.network_ids["management"]],
+                tag_ids=self.tags.tags_for(pool.team),
+                user_data=user_data,
+            ),
+            opts=self.child,
+        )
+
+
+def _inventory_args(settings: Settings) -> InventoryArgs:
+    vs = settings.vsphere
+    networks = {"management": vs.networks.management}
+    if vs.networks.workload:
+        networks["workload"] = vs.networks.workload
+    return InventoryArgs(
+        vs.datacenter, vs.compute_cluster, vs.datastore, networks, list(vs.storage_policies), vs.resource_pool
+    )
+
+
+def _template(ref: TemplateRef) -> Template:
+    return Template(ref.name, ref.content_library)
 
 
 def build_platform(settings: Settings) -> Platform:

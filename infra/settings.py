@@ -15,12 +15,14 @@ from typing import Any
 
 import pulumi
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from infra import paths
+from infra.crosscheck import check_vsphere
 from infra.errors import ConfigError, Problem
 from infra.models.base import Model
-from infra.models.inventory import EnvironmentSettings, VsphereInventory
+from infra.models.compute import VgpuPool
+from infra.models.inventory import EnvironmentSettings, VsphereSettings
 from infra.models.team import Team
 from infra.provider_keys import check_provider_keys
 from infra.validation import problems_from
@@ -30,7 +32,12 @@ class StackConfig(Model):
     """The project's own keys in `stacks/Pulumi.<stack>.yaml` (under `kubeflow-vsphere:`)."""
 
     environment: EnvironmentSettings
-    vsphere: VsphereInventory
+    vsphere: VsphereSettings
+    supervisor_kubeconfig: SecretStr | None = None
+
+
+SUPERVISOR_KUBECONFIG = "supervisorKubeconfig"
+"""Config key of the Supervisor's kubeconfig (a secret), needed for VM Service VMs and clusters."""
 
 
 class Settings(BaseModel):
@@ -41,7 +48,7 @@ class Settings(BaseModel):
     project: str
     stack: str
     environment: EnvironmentSettings
-    vsphere: VsphereInventory
+    vsphere: VsphereSettings
     teams: tuple[Team, ...]
     secret_keys: frozenset[str]
 
@@ -61,7 +68,13 @@ def load_settings(
     problems: list[Problem] = []
     stack_config = _stack_config(config, stack_file, problems)
     problems += check_provider_keys(config, secret_keys, stack_file)
+    before = len(problems)
     teams = _teams(root / "stacks" / "teams", root, problems)
+    # With a broken team file its name is unknown; checking references to it would only add noise.
+    team_names = None if len(problems) > before else [t.name for t in teams]
+    if stack_config is not None:
+        problems += check_vsphere(stack_config.vsphere, team_names, stack_file)
+        problems += _check_supervisor_access(stack_config, secret_keys, stack_file)
     if problems or stack_config is None:
         raise ConfigError(problems)
     return Settings(
@@ -90,6 +103,25 @@ def _stack_config(config: Mapping[str, str], file: str, problems: list[Problem])
     except ValidationError as error:
         problems += problems_from(error, StackConfig, file, prefix)
         return None
+
+
+def _check_supervisor_access(config: StackConfig, secret_keys: frozenset[str], file: str) -> list[Problem]:
+    key = f"{paths.PROJECT_NAME}:{SUPERVISOR_KUBECONFIG}"
+    needs = [p.name for p in config.vsphere.gpu_pools if isinstance(p, VgpuPool)]
+    if config.supervisor_kubeconfig is None:
+        if not needs:
+            return []
+        return [
+            Problem(
+                file,
+                key,
+                f"required by the vGPU pools {', '.join(needs)}: "
+                f"`pulumi config set --secret {SUPERVISOR_KUBECONFIG} < supervisor.kubeconfig`",
+            )
+        ]
+    if key not in secret_keys:
+        return [Problem(file, key, "is stored in plain text: set it with `pulumi config set --secret`")]
+    return []
 
 
 def _decode(value: str) -> Any:

@@ -27,22 +27,70 @@ def key_path(loc: Sequence[int | str], prefix: str = "") -> str:
 
 def problems_from(error: ValidationError, model: type[BaseModel], file: str, prefix: str = "") -> list[Problem]:
     """One Problem per pydantic error, with a fix for the common kinds."""
-    return [
-        Problem(file, key_path(_clean_loc(detail["loc"]), prefix), _message(detail, model))
-        for detail in error.errors(include_url=False)
-    ]
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc, parent = _walk(model, detail["loc"])
+        problems.append(Problem(file, key_path(loc, prefix), _message(detail, loc, parent)))
+    return problems
 
 
-def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # pydantic adds the validator's name ("function-after[...]") to some locations.
-    return tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], type[BaseModel] | None]:
+    """The location as the user wrote it, and the model that holds its last key.
+
+    pydantic adds validator names and the tags of tagged unions to locations; neither is a key in the file.
+    """
+    clean: list[int | str] = []
+    current: Any = model
+    parent: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, str) and "[" in part:
+            continue
+        variants = _union_models(current)
+        if variants and isinstance(part, str) and part in variants:
+            current = variants[part]
+            continue
+        clean.append(part)
+        parent = current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        current = _step(current, part)
+    return tuple(clean), parent
 
 
-def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
+def _step(current: Any, part: int | str) -> Any:
+    """The annotation one key (or index) further down."""
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        for name, info in current.model_fields.items():
+            if part in (name, info.alias):
+                return info.annotation
+        return None
+    origin = typing.get_origin(current)
+    args = [a for a in typing.get_args(current) if a is not type(None)]
+    if origin is typing.Annotated:
+        return _step(args[0], part)
+    if origin in (list, tuple, dict) and args:
+        return args[-1]
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _step(args[0], part)
+    return None
+
+
+def _union_models(annotation: Any) -> dict[str, type[BaseModel]]:
+    """A tagged union's models by tag (the value of their `mode` literal)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return {}
+    variants: dict[str, type[BaseModel]] = {}
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel) and "mode" in arg.model_fields:
+            for tag in typing.get_args(arg.model_fields["mode"].annotation):
+                variants[str(tag)] = arg
+    return variants
+
+
+def _message(detail: ErrorDetails, loc: tuple[int | str, ...], parent: type[BaseModel] | None) -> str:
     kind = detail["type"]
-    loc = _clean_loc(detail["loc"])
     if kind == "extra_forbidden":
-        return _unknown_key(model, loc)
+        return _unknown_key(str(loc[-1]), parent)
     if kind == "missing":
         return "required key is missing: add it"
     message = detail["msg"].removeprefix("Value error, ")
@@ -51,56 +99,11 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
     return f"{message}; got {_show(detail.get('input'))}"
 
 
-def _unknown_key(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
-    allowed = _allowed_keys(model, loc[:-1])
-    key = str(loc[-1])
-    hint = ""
+def _unknown_key(key: str, parent: type[BaseModel] | None) -> str:
+    allowed = sorted(f.alias or n for n, f in parent.model_fields.items()) if parent is not None else []
     close = difflib.get_close_matches(key, allowed, n=1)
-    if close:
-        hint = f" did you mean '{close[0]}'?"
+    hint = f" did you mean '{close[0]}'?" if close else ""
     return f"unknown key '{key}';{hint} allowed here: {', '.join(allowed) or '(none)'}"
-
-
-def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
-    current: type[BaseModel] | None = model
-    skip_next = False
-    for part in loc:
-        if current is None:
-            return []
-        if isinstance(part, int) or skip_next:
-            skip_next = False
-            continue
-        field = _field(current, part)
-        if field is None:
-            return []
-        current, skip_next = _inner_model(field)
-    if current is None:
-        return []
-    return sorted(f.alias or name for name, f in current.model_fields.items())
-
-
-def _field(model: type[BaseModel], key: str) -> Any:
-    for name, info in model.model_fields.items():
-        if key in (name, info.alias):
-            return info.annotation
-    return None
-
-
-def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The model inside `X`, `X | None`, `list[X]` or `dict[str, X]`; True when a dict key comes next."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, False
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return _inner_model(args[0])
-    for arg in args:
-        model, _ = _inner_model(arg)
-        if model is not None:
-            return model, origin is dict
-    if origin in (typing.Union, types.UnionType):
-        return None, False
-    return None, False
 
 
 def _show(value: Any) -> str:

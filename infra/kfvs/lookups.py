@@ -7,6 +7,7 @@ shows which lookup each reference came from and two runs give the same bytes.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -36,8 +37,14 @@ def _compute_cluster(args: dict[str, Any]) -> dict[str, Any]:
     return {"resourcePoolId": f"resgroup-{slug(str(args.get('name', '')))}"}
 
 
+def _virtual_machine(args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("name", ""))
+    return {"uuid": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"template.{name}"))}
+
+
 _EXTRA: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "vsphere:index/getComputeCluster:getComputeCluster": _compute_cluster,
+    "vsphere:index/getVirtualMachine:getVirtualMachine": _virtual_machine,
 }
 
 

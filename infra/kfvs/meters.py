@@ -1,7 +1,8 @@
 """Per-team totals: what each team holds in vCPU, memory, GPUs and storage.
 
 A resource counts for a team when it carries the team's mark: the team's vSphere tag on a VM,
-the team label on a Kubernetes object. Each resource type that holds capacity has a meter here.
+the team label on a Kubernetes object. Each resource type that holds capacity has a meter here;
+a VM Service VM holds what its VM class gives it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from infra.kfvs.recorder import Registration
 
 _TAG = "vsphere:index/tag:Tag"
 _TAG_CATEGORY = "vsphere:index/tagCategory:TagCategory"
+_VM_CLASS = "vsphere:index/virtualMachineClass:VirtualMachineClass"
 
 
 @dataclass(frozen=True)
@@ -27,33 +29,50 @@ class Usage:
     storage_gib: float = 0
 
 
-Meter = Callable[[Registration], Usage]
 Owner = Callable[[Registration], str | None]
+Classes = dict[str, dict[str, Any]]
+"""VM class inputs by class name: what a VM Service VM of that class holds."""
 
-METERS: dict[str, Meter] = {}
-"""Meters by resource type; each layer that creates capacity registers its own."""
+
+def _vsphere_vm(r: Registration, _classes: Classes) -> Usage:
+    inputs = r.inputs
+    disks = inputs.get("disks") or []
+    return Usage(
+        vcpu=float(inputs.get("numCpus", 0)),
+        memory_gib=float(inputs.get("memory", 0)) / 1024,
+        gpus=len(inputs.get("pciDeviceIds") or []),
+        storage_gib=float(sum(d.get("size", 0) for d in disks)),
+    )
 
 
-def meter(type_: str) -> Callable[[Meter], Meter]:
-    """Register the meter of one resource type."""
+def _vm_service_vm(r: Registration, classes: Classes) -> Usage:
+    spec = r.inputs.get("spec") or {}
+    cls = classes.get(str(spec.get("className")), {})
+    return Usage(
+        vcpu=float(cls.get("cpus", 0)),
+        memory_gib=float(cls.get("memory", 0)) / 1024,
+        gpus=len(cls.get("vgpuDevices") or []),
+    )
 
-    def register(fn: Meter) -> Meter:
-        METERS[type_] = fn
-        return fn
 
-    return register
+METERS: dict[str, Callable[[Registration, Classes], Usage]] = {
+    "vsphere:index/virtualMachine:VirtualMachine": _vsphere_vm,
+    "kubernetes:vmoperator.vmware.com/v1alpha3:VirtualMachine": _vm_service_vm,
+}
+"""What each capacity-holding resource type counts for."""
 
 
 def team_totals(registrations: Sequence[Registration], teams: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Sum each team's usage; every known team appears, even with nothing yet."""
     owner = owner_index(registrations)
+    classes = {str(r.inputs.get("name")): r.inputs for r in registrations if r.type == _VM_CLASS}
     sums: dict[str, Usage] = {team: Usage() for team in teams}
     for r in registrations:
         fn = METERS.get(r.type)
         team = owner(r)
         if fn is None or team is None:
             continue
-        sums[team] = _add(sums.get(team, Usage()), fn(r))
+        sums[team] = _add(sums.get(team, Usage()), fn(r, classes))
     return {team: _as_json(usage) for team, usage in sorted(sums.items())}
 
 

@@ -13,13 +13,18 @@ _DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
+def camel(name: str) -> str:
+    """`memory_mib` -> `memoryMiB`: camelCase, with binary units written the usual way."""
+    return re.sub(r"(Mib|Gib|Tib)$", lambda m: m.group(0)[:2] + "B", to_camel(name))
+
+
 class Model(BaseModel):
     """Unknown keys are errors (typos are the commonest config bug); keys are camelCase."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        alias_generator=to_camel,
+        alias_generator=camel,
         populate_by_name=True,
         hide_input_in_errors=False,
     )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl
 
 from infra.models.base import DnsName, Model, Name
+from infra.models.compute import GpuPoolSettings, NamespaceSettings, VmClassSettings, VmSettings
 
 Tier = Literal["dev", "staging", "prod"]
 
@@ -53,3 +54,12 @@ class VsphereInventory(Model):
     resource_pool: Name | None = None
     content_libraries: list[ContentLibrarySettings] = Field(default_factory=list[ContentLibrarySettings])
     supervisor: SupervisorRef
+
+
+class VsphereSettings(VsphereInventory):
+    """The inventory plus what the vSphere layer creates in it."""
+
+    vm_classes: list[VmClassSettings] = Field(default_factory=list[VmClassSettings])
+    namespaces: list[NamespaceSettings] = Field(default_factory=list[NamespaceSettings])
+    vms: list[VmSettings] = Field(default_factory=list[VmSettings])
+    gpu_pools: list[GpuPoolSettings] = Field(default_factory=list[GpuPoolSettings])

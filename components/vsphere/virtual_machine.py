@@ -1,0 +1,138 @@
+"""A VM cloned from a template, given cloud-init through guestinfo and tagged for its owner."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_vsphere as vsphere
+
+# The provider reads these back differently from what it wrote; without this every preview shows a diff.
+PERPETUAL_DIFFS = ["hvMode", "eptRviMode", "syncTimeWithHost"]
+
+
+@dataclass(frozen=True)
+class Template:
+    """Clone source: a VM template by name, or an OVF/VM-template item of a content library."""
+
+    name: str
+    content_library: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the VM lives; `host_system_id` pins it to one host (passthrough devices need that)."""
+
+    datacenter_id: pulumi.Input[str]
+    resource_pool_id: pulumi.Input[str]
+    datastore_id: pulumi.Input[str]
+    folder: str
+    network_ids: Sequence[pulumi.Input[str]]
+    host_system_id: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True)
+class PassthroughGpus:
+    """Whole GPUs by DirectPath I/O: their PCI addresses and the 64-bit MMIO window they need."""
+
+    pci_device_ids: Sequence[str]
+    mmio_size_gib: int
+
+
+@dataclass(frozen=True)
+class VirtualMachineArgs:
+    """What one VM is: size, disks, source, placement, cloud-init, tags and (optionally) GPUs."""
+
+    cpus: int
+    memory_mib: int
+    disk_gib: Sequence[int]
+    template: Template
+    placement: Placement
+    tag_ids: Sequence[pulumi.Input[str]]
+    user_data: str | None = None
+    guest_id: str = "ubuntu64Guest"
+    gpus: PassthroughGpus | None = None
+    thin_disks: bool = True
+
+
+def mmio_size_gib(gpus: int, gpu_memory_gib: int) -> int:
+    """The 64-bit MMIO window: twice the GPUs' framebuffer, rounded up to a power of two (min 64)."""
+    needed = max(64, 2 * gpus * gpu_memory_gib)
+    return 1 << (needed - 1).bit_length()
+
+
+def guestinfo(hostname: str, user_data: str | None) -> dict[str, str]:
+    """cloud-init's VMware datasource keys: base64 metadata and user data with their encodings."""
+    metadata = f"instance-id: {hostname}\nlocal-hostname: {hostname}\n"
+    keys = {"guestinfo.metadata": _b64(metadata), "guestinfo.metadata.encoding": "base64"}
+    if user_data is not None:
+        keys |= {"guestinfo.userdata": _b64(user_data), "guestinfo.userdata.encoding": "base64"}
+    return keys
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class VirtualMachine(pulumi.ComponentResource):
+    """One VM; outputs its id, managed object id and first IP address."""
+
+    vm_id: pulumi.Output[str]
+    moid: pulumi.Output[str]
+    default_ip_address: pulumi.Output[str]
+
+    def __init__(self, name: str, args: VirtualMachineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kubeflow-vsphere:vsphere:VirtualMachine", name, None, opts)
+        p = args.placement
+        extra = guestinfo(name, args.user_data)
+        if args.gpus is not None:
+            # Passthrough needs all memory reserved, EFI firmware and a 64-bit MMIO window for large BARs.
+            extra |= {
+                "pciPassthru.use64bitMMIO": "TRUE",
+                "pciPassthru.64bitMMIOSizeGB": str(args.gpus.mmio_size_gib),
+            }
+        vm = vsphere.VirtualMachine(
+            name,
+            name=name,
+            resource_pool_id=p.resource_pool_id,
+            datastore_id=p.datastore_id,
+            folder=p.folder,
+            host_system_id=p.host_system_id,
+            num_cpus=args.cpus,
+            memory=args.memory_mib,
+            guest_id=args.guest_id,
+            firmware="efi",
+            network_interfaces=[
+                vsphere.VirtualMachineNetworkInterfaceArgs(network_id=n, adapter_type="vmxnet3") for n in p.network_ids
+            ],
+            disks=[
+                vsphere.VirtualMachineDiskArgs(
+                    label=f"disk{i}", size=size, thin_provisioned=args.thin_disks, unit_number=i
+                )
+                for i, size in enumerate(args.disk_gib)
+            ],
+            clone=vsphere.VirtualMachineCloneArgs(template_uuid=self._template_uuid(args.template, p)),
+            extra_config=extra,
+            tags=list(args.tag_ids),
+            pci_device_ids=list(args.gpus.pci_device_ids) if args.gpus else None,
+            memory_reservation=args.memory_mib if args.gpus else None,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=PERPETUAL_DIFFS),
+        )
+        self.vm_id = vm.id
+        self.moid = vm.moid
+        self.default_ip_address = vm.default_ip_address
+        self.register_outputs({"id": self.vm_id, "moid": self.moid, "defaultIpAddress": self.default_ip_address})
+
+    def _template_uuid(self, template: Template, placement: Placement) -> pulumi.Output[str]:
+        opts = pulumi.InvokeOutputOptions(parent=self)
+        if template.content_library is None:
+            source = vsphere.get_virtual_machine_output(
+                name=template.name, datacenter_id=placement.datacenter_id, opts=opts
+            )
+            return source.uuid
+        library = vsphere.get_content_library_output(name=template.content_library, opts=opts)
+        return vsphere.get_content_library_item_output(
+            library_id=library.id, name=template.name, type="ovf", opts=opts
+        ).id
