@@ -1,0 +1,160 @@
+"""The vSphere layer under mocks: what the dev stack registers, with the inputs the engine would get."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections import defaultdict
+
+import jsonschema
+import pytest
+
+from components.vsphere.gpu_pool import VM_SERVICE_API
+from components.vsphere.virtual_machine import PERPETUAL_DIFFS, mmio_size_gib
+from infra.kfvs.plan import build_plan
+from infra.kfvs.recorder import SECRET, Recording, Registration
+from infra.kfvs.run import record_stack
+from tests.reference import crd_schema
+
+VM = "vsphere:index/virtualMachine:VirtualMachine"
+VM_CLASS = "vsphere:index/virtualMachineClass:VirtualMachineClass"
+VM_SERVICE = "kubernetes:vmoperator.vmware.com/v1alpha3:VirtualMachine"
+
+
+@pytest.fixture(scope="module")
+def dev() -> Recording:
+    return record_stack("dev")[1]
+
+
+def _by_name(rec: Recording, type_: str) -> dict[str, Registration]:
+    return {r.name: r for r in rec.of_type(type_)}
+
+
+def _pool_vms(rec: Recording) -> dict[str, Registration]:
+    return {n: r for n, r in _by_name(rec, VM).items() if n.startswith("dev-train-a100-")}
+
+
+def test_passthrough_vms_get_own_devices_full_reservation_efi_and_mmio(dev: Recording) -> None:
+    vms = _pool_vms(dev)
+    assert sorted(vms) == ["dev-train-a100-0", "dev-train-a100-1"]
+    used: dict[str, list[str]] = defaultdict(list)
+    for vm in vms.values():
+        inputs = vm.inputs
+        assert len(inputs["pciDeviceIds"]) == 2
+        used[inputs["hostSystemId"]] += inputs["pciDeviceIds"]
+        assert inputs["memoryReservation"] == inputs["memory"] == 262144
+        assert inputs["firmware"] == "efi"
+        assert inputs["extraConfig"]["pciPassthru.use64bitMMIO"] == "TRUE"
+        assert inputs["extraConfig"]["pciPassthru.64bitMMIOSizeGB"] == "512"
+        assert set(vm.ignore_changes) == set(PERPETUAL_DIFFS)
+    # Spread: one VM on each host, and no device given twice on a host.
+    assert sorted(used) == ["host-esx-gpu-01-dev-example-internal", "host-esx-gpu-02-dev-example-internal"]
+    assert all(len(devices) == len(set(devices)) for devices in used.values())
+
+
+def test_vms_carry_team_and_environment_tags(dev: Recording) -> None:
+    tags = {r.id: r.inputs["name"] for r in dev.of_type("vsphere:index/tag:Tag")}
+    for vm in _pool_vms(dev).values():
+        assert sorted(tags[t] for t in vm.inputs["tags"]) == ["dev", "vision"]
+
+
+def test_cloud_init_goes_through_guestinfo_base64(dev: Recording) -> None:
+    extra = _by_name(dev, VM)["dev-train-a100-0"].inputs["extraConfig"]
+    assert extra["guestinfo.userdata.encoding"] == "base64"
+    assert extra["guestinfo.metadata.encoding"] == "base64"
+    assert base64.b64decode(extra["guestinfo.userdata"]).decode().startswith("#cloud-config\n")
+    assert "local-hostname: dev-train-a100-0" in base64.b64decode(extra["guestinfo.metadata"]).decode()
+
+
+def test_lookups_use_the_right_arguments(dev: Recording) -> None:
+    calls = defaultdict(list)
+    for call in dev.invocations:
+        calls[call.token.rsplit(":", 1)[-1]].append(call.args)
+    assert {"name": "esx-gpu-01.dev.example.internal", "datacenterId": "datacenter-dc-lab"} in calls["getHost"]
+    pci = calls["getHostPciDevice"]
+    assert {a["hostId"] for a in pci} == {
+        "host-esx-gpu-01-dev-example-internal",
+        "host-esx-gpu-02-dev-example-internal",
+    }
+    assert {a["vendorId"] for a in pci} == {"10de"}
+    item = calls["getContentLibraryItem"][0]
+    assert item == {"libraryId": "content-library-dlvm-dev", "name": "ubuntu-2204-nvidia", "type": "ovf"}
+    template = _by_name(dev, VM)["dev-train-a100-0"].inputs["clone"]["templateUuid"]
+    assert template == "content-library-item-ubuntu-2204-nvidia"
+
+
+def test_pool_parents_and_anti_affinity(dev: Recording) -> None:
+    vm = _by_name(dev, VM)["dev-train-a100-0"]
+    assert vm.parent is not None
+    assert vm.parent.endswith(
+        "kubeflow-vsphere:vsphere:GpuWorkerPool$kubeflow-vsphere:vsphere:VirtualMachine::dev-train-a100-0"
+    )
+    rule = dev.of_type("vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule")[0]
+    assert rule.inputs["virtualMachineIds"] == ["dev-train-a100-0-id", "dev-train-a100-1-id"]
+    assert rule.inputs["mandatory"] is True
+    assert rule.inputs["computeClusterId"] == "compute-cluster-gpu-lab-01"
+
+
+def test_vgpu_classes_reserve_all_memory(dev: Recording) -> None:
+    classes = {r.inputs["name"]: r.inputs for r in dev.of_type(VM_CLASS)}
+    assert classes["gpu-a100-40c-16x128"]["vgpuDevices"] == ["grid_a100-40c"]
+    assert classes["gpu-a100-40c-16x128"]["memoryReservation"] == 100
+    assert classes["gpu-l40s-48c-16x96"]["memoryReservation"] == 100
+    assert "vgpuDevices" not in classes["cpu-8x32"]
+    assert classes["cpu-8x32"]["memoryReservation"] == 0
+
+
+def test_namespace_binds_classes_libraries_and_policies(dev: Recording) -> None:
+    ns = dev.of_type("vsphere:index/namespace:Namespace")[0].inputs
+    assert ns["supervisor"] == "supervisor-gpu-lab-01"
+    assert ns["storagePolicies"] == ["policy-kubeflow-dev-gold"]
+    services = ns["vmServices"][0]
+    assert services["vmClasses"] == [
+        "kubeflow-dev-vm-classes-cpu-8x32-id",
+        "kubeflow-dev-vm-classes-gpu-a100-40c-16x128-id",
+        "kubeflow-dev-vm-classes-gpu-l40s-48c-16x96-id",
+    ]
+    assert services["contentLibraries"] == ["kubeflow-dev-libraries-tkr-dev-id", "kubeflow-dev-libraries-dlvm-dev-id"]
+
+
+def test_vm_service_vms_validate_against_the_vm_operator_crd(dev: Recording) -> None:
+    schema = crd_schema("vmoperator.vmware.com_virtualmachines.yaml", VM_SERVICE_API.split("/")[1])
+    vms = dev.of_type(VM_SERVICE)
+    assert len(vms) == 2
+    provider = dev.of_type("pulumi:providers:kubernetes")[0]
+    assert provider.inputs["kubeconfig"] == SECRET
+    for vm in vms:
+        body = {k: v for k, v in vm.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec")}
+        jsonschema.validate(body, schema)
+        assert vm.inputs["spec"]["className"] == "gpu-l40s-48c-16x96"
+        assert vm.inputs["metadata"]["labels"]["kubeflow-vsphere.io/team"] == "nlp"
+        assert vm.provider is not None
+        assert vm.provider.startswith(provider.urn)
+
+
+def test_totals_count_pools_per_team() -> None:
+    settings, rec = record_stack("dev")
+    totals = build_plan(rec, [t.name for t in settings.teams])["totals"]
+    assert totals["vision"] == {"vcpu": 64, "memoryGiB": 512, "gpus": 4, "storageGiB": 1000}
+    assert totals["nlp"] == {"vcpu": 32, "memoryGiB": 192, "gpus": 2, "storageGiB": 0}
+    assert totals["recsys"] == {"vcpu": 0, "memoryGiB": 0, "gpus": 0, "storageGiB": 0}
+
+
+def test_mmio_window_is_a_power_of_two_covering_twice_the_framebuffer() -> None:
+    assert mmio_size_gib(1, 16) == 64
+    assert mmio_size_gib(1, 40) == 128
+    assert mmio_size_gib(2, 80) == 512
+    assert mmio_size_gib(8, 80) == 2048
+
+
+def test_plain_vm_clones_a_vm_template_looked_up_by_name(dev: Recording) -> None:
+    bastion = _by_name(dev, VM)["dev-bastion"].inputs
+    lookup = next(i for i in dev.invocations if i.token.endswith("getVirtualMachine"))
+    assert lookup.args == {"name": "ubuntu-2204-template", "datacenterId": "datacenter-dc-lab"}
+    assert bastion["clone"]["templateUuid"] == str(uuid.uuid5(uuid.NAMESPACE_DNS, "template.ubuntu-2204-template"))
+    assert "pciDeviceIds" not in bastion
+    assert "memoryReservation" not in bastion
+    assert bastion["disks"] == [{"label": "disk0", "size": 40, "thinProvisioned": True, "unitNumber": 0}]
+    assert bastion["networkInterfaces"] == [{"adapterType": "vmxnet3", "networkId": "network-pg-dev-mgmt"}]
+    tags = {r.id: r.inputs["name"] for r in dev.of_type("vsphere:index/tag:Tag")}
+    assert [tags[t] for t in bastion["tags"]] == ["dev"]
