@@ -2,142 +2,113 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from components.vsphere.allocation import HostDevices, capacity, shortfall
 from infra.errors import Problem
-from infra.models.compute import NamespaceSettings, PassthroughPool, VgpuPool, VmClassSettings
+from infra.models.cluster import ClusterSettings
+from infra.models.compute import PassthroughPool, VgpuPool, VmClassSettings
 from infra.models.inventory import VsphereSettings
 
-_PREFIX = "kubeflow-vsphere:vsphere"
+_VSPHERE = "kubeflow-vsphere:vsphere"
+_CLUSTERS = "kubeflow-vsphere:clusters"
+
+
+@dataclass
+class _Findings:
+    """Problems of one file; `teams` is None when team files were broken (team references not judged)."""
+
+    file: str
+    teams: set[str] | None
+    problems: list[Problem] = field(default_factory=list[Problem])
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, key, message))
+
+    def need(self, value: str | None, declared: Iterable[str] | None, key: str, what: str, where: str = "") -> None:
+        """`value` must be one of `declared` (skipped when either is unknown)."""
+        if value is None or declared is None:
+            return
+        options = sorted(set(declared))
+        if value not in options:
+            self.add(key, f"unknown {what} '{value}'{where}; declared: {', '.join(options) or 'none'}")
+
+    def unique(self, key: str, names: Sequence[str]) -> None:
+        for name, count in sorted(Counter(names).items()):
+            if count > 1:
+                self.add(key, f"name '{name}' is used {count} times; names must be unique")
+
+
+def storage_class_name(policy: str) -> str:
+    """The Kubernetes StorageClass name the Supervisor derives from a storage policy's name."""
+    return re.sub(r"[^a-z0-9-]+", "-", policy.lower()).strip("-")
 
 
 def check_vsphere(vs: VsphereSettings, teams: Iterable[str] | None, file: str) -> list[Problem]:
-    """Every reference in the vsphere section resolves, names are unique, and pools fit their hosts.
-
-    `teams` is None when the team files could not all be read: team references are not judged then.
-    """
-    known_teams = set(teams) if teams is not None else None
-    problems: list[Problem] = []
-
-    def need(value: str | None, allowed: Iterable[str] | None, key: str, what: str) -> None:
-        if allowed is None:
-            return
-        options = sorted(set(allowed))
-        if value is not None and value not in options:
-            problems.append(
-                Problem(file, f"{_PREFIX}.{key}", f"unknown {what} '{value}'; declared: {', '.join(options) or 'none'}")
-            )
-
-    problems += _unique(file, "vmClasses", [c.name for c in vs.vm_classes])
-    problems += _unique(file, "namespaces", [n.name for n in vs.namespaces])
-    problems += _unique(file, "vms", [v.name for v in vs.vms] + [p.name for p in vs.gpu_pools], "vms/gpuPools")
+    """Every reference in the vsphere section resolves, names are unique, and pools fit their hosts."""
+    f = _Findings(file, set(teams) if teams is not None else None)
+    f.unique(f"{_VSPHERE}.vmClasses", [c.name for c in vs.vm_classes])
+    f.unique(f"{_VSPHERE}.namespaces", [n.name for n in vs.namespaces])
+    f.unique(f"{_VSPHERE}.vms", [v.name for v in vs.vms] + [p.name for p in vs.gpu_pools])
     libraries = [lib.name for lib in vs.content_libraries]
-    classes = {c.name: c for c in vs.vm_classes}
-    namespaces = {n.name: n for n in vs.namespaces}
     for i, ns in enumerate(vs.namespaces):
-        need(ns.team, known_teams, f"namespaces[{i}].team", "team")
+        key = f"{_VSPHERE}.namespaces[{i}]"
+        f.need(ns.team, f.teams, f"{key}.team", "team")
         for j, cls in enumerate(ns.vm_classes):
-            need(cls, classes, f"namespaces[{i}].vmClasses[{j}]", "VM class")
+            f.need(cls, [c.name for c in vs.vm_classes], f"{key}.vmClasses[{j}]", "VM class")
         for j, lib in enumerate(ns.content_libraries):
-            need(lib, libraries, f"namespaces[{i}].contentLibraries[{j}]", "content library")
+            f.need(lib, libraries, f"{key}.contentLibraries[{j}]", "content library")
         for j, policy in enumerate(ns.storage_policies):
-            need(policy, vs.storage_policies, f"namespaces[{i}].storagePolicies[{j}]", "storage policy")
+            f.need(policy, vs.storage_policies, f"{key}.storagePolicies[{j}]", "storage policy")
     networks = ["management"] + (["workload"] if vs.networks.workload else [])
     for i, vm in enumerate(vs.vms):
-        need(vm.team, known_teams, f"vms[{i}].team", "team")
-        need(vm.network, networks, f"vms[{i}].network", "network role (set vsphere.networks)")
-        need(vm.template.content_library, libraries, f"vms[{i}].template.contentLibrary", "content library")
+        f.need(vm.team, f.teams, f"{_VSPHERE}.vms[{i}].team", "team")
+        f.need(vm.network, networks, f"{_VSPHERE}.vms[{i}].network", "network role (set vsphere.networks)")
+        f.need(
+            vm.template.content_library, libraries, f"{_VSPHERE}.vms[{i}].template.contentLibrary", "content library"
+        )
     for i, pool in enumerate(vs.gpu_pools):
-        key = f"gpuPools[{i}]"
-        need(pool.team, known_teams, f"{key}.team", "team")
+        key = f"{_VSPHERE}.gpuPools[{i}]"
+        f.need(pool.team, f.teams, f"{key}.team", "team")
         if isinstance(pool, VgpuPool):
-            problems += _check_vgpu_pool(pool, key, classes, namespaces, file)
+            _vgpu_pool(f, pool, key, vs)
         else:
-            need(pool.template.content_library, libraries, f"{key}.template.contentLibrary", "content library")
-            problems += _check_passthrough_pool(pool, key, file)
-    problems += _devices_used_once(vs, file)
-    return problems
+            f.need(pool.template.content_library, libraries, f"{key}.template.contentLibrary", "content library")
+            _passthrough_pool(f, pool, key)
+    _devices_used_once(f, vs)
+    return f.problems
 
 
-def _unique(file: str, key: str, names: Sequence[str], what: str | None = None) -> list[Problem]:
-    return [
-        Problem(file, f"{_PREFIX}.{key}", f"name '{name}' is used {count} times in {what or key}; names must be unique")
-        for name, count in sorted(Counter(names).items())
-        if count > 1
-    ]
-
-
-def _check_vgpu_pool(
-    pool: VgpuPool, key: str, classes: dict[str, VmClassSettings], namespaces: dict[str, NamespaceSettings], file: str
-) -> list[Problem]:
-    problems: list[Problem] = []
-    cls = classes.get(pool.vm_class)
-    ns = namespaces.get(pool.namespace)
-    if cls is None:
-        problems.append(
-            Problem(
-                file,
-                f"{_PREFIX}.{key}.vmClass",
-                f"unknown VM class '{pool.vm_class}'; declared: {', '.join(sorted(classes)) or 'none'}",
-            )
+def _vgpu_pool(f: _Findings, pool: VgpuPool, key: str, vs: VsphereSettings) -> None:
+    classes = {c.name: c for c in vs.vm_classes}
+    namespaces = {n.name: n for n in vs.namespaces}
+    f.need(pool.vm_class, classes, f"{key}.vmClass", "VM class")
+    f.need(pool.namespace, namespaces, f"{key}.namespace", "namespace")
+    cls, ns = classes.get(pool.vm_class), namespaces.get(pool.namespace)
+    if cls is not None and not cls.vgpu_devices:
+        f.add(f"{key}.vmClass", f"VM class '{cls.name}' has no vgpuDevices; a vGPU pool needs a vGPU class")
+    if ns is not None and pool.vm_class not in ns.vm_classes:
+        f.add(
+            f"{key}.vmClass",
+            f"VM class '{pool.vm_class}' is not bound to namespace '{ns.name}'; add it to its vmClasses",
         )
-    elif not cls.vgpu_devices:
-        problems.append(
-            Problem(
-                file,
-                f"{_PREFIX}.{key}.vmClass",
-                f"VM class '{cls.name}' has no vgpuDevices; a vGPU pool needs a vGPU class",
-            )
-        )
-    if ns is None:
-        problems.append(
-            Problem(
-                file,
-                f"{_PREFIX}.{key}.namespace",
-                f"unknown namespace '{pool.namespace}'; declared: {', '.join(sorted(namespaces)) or 'none'}",
-            )
-        )
-    elif pool.vm_class not in ns.vm_classes:
-        problems.append(
-            Problem(
-                file,
-                f"{_PREFIX}.{key}.vmClass",
-                f"VM class '{pool.vm_class}' is not bound to namespace '{ns.name}'; "
-                "add it to that namespace's vmClasses",
-            )
-        )
-    return problems
 
 
-def _check_passthrough_pool(pool: PassthroughPool, key: str, file: str) -> list[Problem]:
-    problems: list[Problem] = []
+def _passthrough_pool(f: _Findings, pool: PassthroughPool, key: str) -> None:
     for j, host in enumerate(pool.hosts):
         for device, count in sorted(Counter(host.devices).items()):
             if count > 1:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{_PREFIX}.{key}.hosts[{j}].devices",
-                        f"device {device} is listed {count} times on host {host.name}",
-                    )
-                )
+                f.add(f"{key}.hosts[{j}].devices", f"device {device} is listed {count} times on host {host.name}")
     hosts = [HostDevices(h.name, tuple(dict.fromkeys(h.devices))) for h in pool.hosts]
     if capacity(hosts, pool.gpus_per_vm) < pool.replicas:
-        problems.append(
-            Problem(
-                file,
-                f"{_PREFIX}.{key}.replicas",
-                f"pool '{pool.name}' {shortfall(hosts, pool.replicas, pool.gpus_per_vm)}",
-            )
-        )
-    return problems
+        f.add(f"{key}.replicas", f"pool '{pool.name}' {shortfall(hosts, pool.replicas, pool.gpus_per_vm)}")
 
 
-def _devices_used_once(vs: VsphereSettings, file: str) -> list[Problem]:
+def _devices_used_once(f: _Findings, vs: VsphereSettings) -> None:
     owners: dict[tuple[str, str], str] = {}
-    problems: list[Problem] = []
     for i, pool in enumerate(vs.gpu_pools):
         if not isinstance(pool, PassthroughPool):
             continue
@@ -145,11 +116,64 @@ def _devices_used_once(vs: VsphereSettings, file: str) -> list[Problem]:
             for device in dict.fromkeys(host.devices):
                 other = owners.setdefault((host.name, device), pool.name)
                 if other != pool.name:
-                    problems.append(
-                        Problem(
-                            file,
-                            f"{_PREFIX}.gpuPools[{i}].hosts",
-                            f"device {device} on host {host.name} is already given to pool '{other}'",
-                        )
+                    f.add(
+                        f"{_VSPHERE}.gpuPools[{i}].hosts",
+                        f"device {device} on host {host.name} is already given to pool '{other}'",
                     )
-    return problems
+
+
+def check_clusters(
+    clusters: Sequence[ClusterSettings], vs: VsphereSettings, teams: Iterable[str] | None, file: str
+) -> list[Problem]:
+    """Each cluster's namespace, VM classes and storage classes exist and fit; GPU pools are GPU-ready."""
+    f = _Findings(file, set(teams) if teams is not None else None)
+    f.unique(_CLUSTERS, [c.name for c in clusters])
+    namespaces = {n.name: n for n in vs.namespaces}
+    classes = {c.name: c for c in vs.vm_classes}
+    for i, cluster in enumerate(clusters):
+        key = f"{_CLUSTERS}[{i}]"
+        ns = namespaces.get(cluster.namespace)
+        if ns is None:
+            f.need(cluster.namespace, namespaces, f"{key}.namespace", "namespace (vsphere.namespaces)")
+            continue
+        storage = sorted(storage_class_name(p) for p in ns.storage_policies)
+        _bound(f, f"{key}.controlPlane.vmClass", cluster.control_plane.vm_class, ns.vm_classes, ns.name)
+        f.need(cluster.storage_class, storage, f"{key}.storageClass", "storage class", f" in namespace '{ns.name}'")
+        f.need(
+            cluster.control_plane.storage_class,
+            storage,
+            f"{key}.controlPlane.storageClass",
+            f"storage class of namespace '{ns.name}'",
+        )
+        f.unique(f"{key}.nodePools", [p.name for p in cluster.node_pools])
+        for j, pool in enumerate(cluster.node_pools):
+            pkey = f"{key}.nodePools[{j}]"
+            _bound(f, f"{pkey}.vmClass", pool.vm_class, ns.vm_classes, ns.name)
+            f.need(pool.storage_class, storage, f"{pkey}.storageClass", "storage class", f" in namespace '{ns.name}'")
+            f.need(pool.team, f.teams, f"{pkey}.team", "team")
+            _gpu_fit(f, pkey, pool.name, pool.gpu, classes.get(pool.vm_class))
+        if any(p.gpu for p in cluster.node_pools) and (
+            cluster.gpu_operator is None or not cluster.gpu_operator.enabled
+        ):
+            f.add(f"{key}.gpuOperator", "the cluster has GPU node pools: enable gpuOperator so their GPUs get drivers")
+    return f.problems
+
+
+def _bound(f: _Findings, key: str, vm_class: str, bound: Sequence[str], namespace: str) -> None:
+    if vm_class not in bound:
+        f.add(key, f"VM class '{vm_class}' is not bound to namespace '{namespace}'; bound: {', '.join(sorted(bound))}")
+
+
+def _gpu_fit(f: _Findings, key: str, pool: str, gpu: bool, cls: VmClassSettings | None) -> None:
+    if cls is None:
+        return
+    if gpu and not cls.vgpu_devices:
+        f.add(
+            f"{key}.vmClass",
+            f"GPU pool '{pool}' uses VM class '{cls.name}', which has no vgpuDevices; pick a vGPU class",
+        )
+    if not gpu and cls.vgpu_devices:
+        f.add(
+            f"{key}.gpu",
+            f"pool '{pool}' uses the vGPU class '{cls.name}': set gpu: true so it gets drivers and the GPU taint",
+        )

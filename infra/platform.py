@@ -6,6 +6,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
+from components.services.gpu_operator import GpuOperator, GpuOperatorArgs
+from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs
 from components.vsphere.allocation import HostDevices
 from components.vsphere.catalog import (
     ContentLibraries,
@@ -19,8 +21,10 @@ from components.vsphere.gpu_pool import GpuWorkerPool, PassthroughPoolArgs, Vgpu
 from components.vsphere.inventory import Inventory, InventoryArgs, lookup_inventory
 from components.vsphere.tags import Tags, TagsArgs
 from components.vsphere.virtual_machine import Placement, Template, VirtualMachine, VirtualMachineArgs
+from infra.cluster_specs import cluster_spec
+from infra.models.cluster import ClusterSettings
 from infra.models.compute import NamespaceSettings, PassthroughPool, TemplateRef, VgpuPool, VmSettings
-from infra.settings import SUPERVISOR_KUBECONFIG, Settings
+from infra.settings import NGC_API_KEY, NLS_CLIENT_TOKEN, SUPERVISOR_KUBECONFIG, Settings
 
 
 class Platform(pulumi.ComponentResource):
@@ -57,6 +61,7 @@ class Platform(pulumi.ComponentResource):
         self.supervisor = self._supervisor_provider(name)
         self.vms = [self._vm(vm) for vm in vs.vms]
         self.gpu_pools = [self._gpu_pool(pool) for pool in vs.gpu_pools]
+        self.clusters = {c.name: self._cluster(c) for c in settings.clusters}
         self.register_outputs({"datacenterId": self.inventory.datacenter_id})
 
     def _namespace(self, name: str, ns: NamespaceSettings) -> SupervisorNamespace:
@@ -78,6 +83,41 @@ class Platform(pulumi.ComponentResource):
             return None
         kubeconfig = pulumi.Config().require_secret(SUPERVISOR_KUBECONFIG)
         return k8s.Provider(f"{name}-supervisor", kubeconfig=kubeconfig, opts=self.child)
+
+    def _cluster(self, cluster: ClusterSettings) -> WorkloadCluster:
+        assert self.supervisor is not None, "settings require the Supervisor kubeconfig for clusters"
+        workload = WorkloadCluster(
+            cluster.name,
+            WorkloadClusterArgs(
+                spec=cluster_spec(cluster, self.settings.stack),
+                supervisor=self.supervisor,
+                api=cluster.api,
+                trusted_cas={ca.name: ca.pem for ca in cluster.trusted_cas},
+                depends_on=[self.namespaces[cluster.namespace].namespace],
+            ),
+            opts=self.child,
+        )
+        operator = cluster.gpu_operator
+        if operator is not None and operator.enabled:
+            config = pulumi.Config()
+            GpuOperator(
+                f"{cluster.name}-gpu-operator",
+                GpuOperatorArgs(
+                    provider=workload.provider,
+                    driver_registry=operator.driver.registry,
+                    driver_repository=operator.driver.repository,
+                    driver_image=operator.driver.image,
+                    driver_version=operator.driver.version,
+                    ngc_api_key=config.require_secret(NGC_API_KEY),
+                    nls_client_token=config.require_secret(NLS_CLIENT_TOKEN),
+                    license_feature_type=operator.license_feature_type,
+                    mig_strategy=operator.mig_strategy,
+                    time_slicing_replicas=operator.time_slicing.replicas if operator.time_slicing else None,
+                    labels={ENVIRONMENT_LABEL: self.settings.stack},
+                ),
+                opts=pulumi.ResourceOptions(parent=workload),
+            )
+        return workload
 
     def _placement(self, network: str, host_id: pulumi.Input[str] | None = None) -> Placement:
         inv = self.inventory

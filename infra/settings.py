@@ -15,12 +15,13 @@ from typing import Any
 
 import pulumi
 import yaml
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from infra import paths
-from infra.crosscheck import check_vsphere
+from infra.crosscheck import check_clusters, check_vsphere
 from infra.errors import ConfigError, Problem
 from infra.models.base import Model
+from infra.models.cluster import ClusterSettings
 from infra.models.compute import VgpuPool
 from infra.models.inventory import EnvironmentSettings, VsphereSettings
 from infra.models.team import Team
@@ -33,11 +34,18 @@ class StackConfig(Model):
 
     environment: EnvironmentSettings
     vsphere: VsphereSettings
+    clusters: list[ClusterSettings] = Field(default_factory=list[ClusterSettings])
     supervisor_kubeconfig: SecretStr | None = None
+    ngc_api_key: SecretStr | None = None
+    nls_client_token: SecretStr | None = None
 
 
 SUPERVISOR_KUBECONFIG = "supervisorKubeconfig"
 """Config key of the Supervisor's kubeconfig (a secret), needed for VM Service VMs and clusters."""
+NGC_API_KEY = "ngcApiKey"
+"""Config key of the NVIDIA AI Enterprise registry key (a secret) the GPU Operator pulls drivers with."""
+NLS_CLIENT_TOKEN = "nlsClientToken"  # noqa: S105 - a config key name
+"""Config key of the NVIDIA License System client configuration token (a secret)."""
 
 
 class Settings(BaseModel):
@@ -49,6 +57,7 @@ class Settings(BaseModel):
     stack: str
     environment: EnvironmentSettings
     vsphere: VsphereSettings
+    clusters: tuple[ClusterSettings, ...]
     teams: tuple[Team, ...]
     secret_keys: frozenset[str]
 
@@ -74,7 +83,8 @@ def load_settings(
     team_names = None if len(problems) > before else [t.name for t in teams]
     if stack_config is not None:
         problems += check_vsphere(stack_config.vsphere, team_names, stack_file)
-        problems += _check_supervisor_access(stack_config, secret_keys, stack_file)
+        problems += check_clusters(stack_config.clusters, stack_config.vsphere, team_names, stack_file)
+        problems += _check_secrets(stack_config, secret_keys, stack_file)
     if problems or stack_config is None:
         raise ConfigError(problems)
     return Settings(
@@ -82,6 +92,7 @@ def load_settings(
         stack=stack,
         environment=stack_config.environment,
         vsphere=stack_config.vsphere,
+        clusters=tuple(stack_config.clusters),
         teams=teams,
         secret_keys=secret_keys,
     )
@@ -105,23 +116,32 @@ def _stack_config(config: Mapping[str, str], file: str, problems: list[Problem])
         return None
 
 
-def _check_supervisor_access(config: StackConfig, secret_keys: frozenset[str], file: str) -> list[Problem]:
-    key = f"{paths.PROJECT_NAME}:{SUPERVISOR_KUBECONFIG}"
-    needs = [p.name for p in config.vsphere.gpu_pools if isinstance(p, VgpuPool)]
-    if config.supervisor_kubeconfig is None:
-        if not needs:
-            return []
-        return [
-            Problem(
-                file,
-                key,
-                f"required by the vGPU pools {', '.join(needs)}: "
-                f"`pulumi config set --secret {SUPERVISOR_KUBECONFIG} < supervisor.kubeconfig`",
+def _check_secrets(config: StackConfig, secret_keys: frozenset[str], file: str) -> list[Problem]:
+    """Secrets some features need: present when needed, and never stored in plain text."""
+    vgpu_pools = [p.name for p in config.vsphere.gpu_pools if isinstance(p, VgpuPool)]
+    operators = [c.name for c in config.clusters if c.gpu_operator and c.gpu_operator.enabled]
+    needs = {
+        SUPERVISOR_KUBECONFIG: (
+            [f"vGPU pool {n}" for n in vgpu_pools] + [f"cluster {c.name}" for c in config.clusters]
+        ),
+        NGC_API_KEY: [f"the GPU Operator of cluster {n}" for n in operators],
+        NLS_CLIENT_TOKEN: [f"the GPU Operator of cluster {n}" for n in operators],
+    }
+    values = {
+        SUPERVISOR_KUBECONFIG: config.supervisor_kubeconfig,
+        NGC_API_KEY: config.ngc_api_key,
+        NLS_CLIENT_TOKEN: config.nls_client_token,
+    }
+    problems: list[Problem] = []
+    for name, users in needs.items():
+        key = f"{paths.PROJECT_NAME}:{name}"
+        if values[name] is None and users:
+            problems.append(
+                Problem(file, key, f"required by {', '.join(users)}: set it with `pulumi config set --secret {name}`")
             )
-        ]
-    if key not in secret_keys:
-        return [Problem(file, key, "is stored in plain text: set it with `pulumi config set --secret`")]
-    return []
+        elif values[name] is not None and key not in secret_keys:
+            problems.append(Problem(file, key, "is stored in plain text: set it with `pulumi config set --secret`"))
+    return problems
 
 
 def _decode(value: str) -> Any:

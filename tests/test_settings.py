@@ -30,7 +30,12 @@ def test_every_example_stack_and_team_file_is_valid() -> None:
 def test_secure_values_become_secret_placeholders() -> None:
     config, secret = read_stack_config("dev")
     assert config["vsphere:password"] == placeholder("vsphere:password")
-    assert secret == {"vsphere:password", "kubeflow-vsphere:supervisorKubeconfig"}
+    assert secret == {
+        "vsphere:password",
+        "kubeflow-vsphere:supervisorKubeconfig",
+        "kubeflow-vsphere:ngcApiKey",
+        "kubeflow-vsphere:nlsClientToken",
+    }
     assert config["vsphere:allowUnverifiedSsl"] == "false"
     assert config["kubeflow-vsphere:vsphere"].startswith("{")
 

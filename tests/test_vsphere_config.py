@@ -102,7 +102,8 @@ def test_vgpu_pools_need_the_supervisor_kubeconfig_as_a_secret(project: Path) ->
         del c["kubeflow-vsphere:supervisorKubeconfig"]
 
     assert (
-        "required by the vGPU pools dev-infer-l40s" in _problems(project, drop)["kubeflow-vsphere:supervisorKubeconfig"]
+        "required by vGPU pool dev-infer-l40s, cluster kubeflow-dev"
+        in _problems(project, drop)["kubeflow-vsphere:supervisorKubeconfig"]
     )
 
     def plain(c: dict[str, Any]) -> None:

@@ -121,7 +121,7 @@ def test_vm_service_vms_validate_against_the_vm_operator_crd(dev: Recording) -> 
     schema = crd_schema("vmoperator.vmware.com_virtualmachines.yaml", VM_SERVICE_API.split("/")[1])
     vms = dev.of_type(VM_SERVICE)
     assert len(vms) == 2
-    provider = dev.of_type("pulumi:providers:kubernetes")[0]
+    provider = next(p for p in dev.of_type("pulumi:providers:kubernetes") if p.name == "kubeflow-dev-supervisor")
     assert provider.inputs["kubeconfig"] == SECRET
     for vm in vms:
         body = {k: v for k, v in vm.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec")}

@@ -11,6 +11,7 @@ from infra.errors import ConfigError
 from infra.kfvs import diff as plan_diff
 from infra.kfvs import render
 from infra.kfvs.plan import to_json
+from infra.kfvs.versions import versions_table
 from infra.kfvs.run import plan_stack, validate_stack
 
 app = typer.Typer(
@@ -74,6 +75,12 @@ def validate(stack: Stack) -> None:
     except ConfigError as error:
         raise _fail(error) from None
     print(f"{stack}: configuration is valid ({len(settings.teams)} teams)")
+
+
+@app.command()
+def versions() -> None:
+    """Print the table of pinned upstream artifacts (the README's table is this output)."""
+    sys.stdout.write(versions_table())
 
 
 if __name__ == "__main__":

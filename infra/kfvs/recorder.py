@@ -48,6 +48,19 @@ class Invocation:
     args: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Read:
+    """One read of an existing resource (`Resource.get`): what was read, by which provider, after what."""
+
+    urn: str
+    type: str
+    name: str
+    id: str
+    parent: str | None
+    provider: str | None
+    dependencies: tuple[str, ...]
+
+
 @dataclass
 class Recording:
     """Everything one run of the program registered and looked up."""
@@ -56,6 +69,7 @@ class Recording:
     stack: str
     resources: dict[str, Registration] = field(default_factory=dict[str, Registration])
     invocations: list[Invocation] = field(default_factory=list[Invocation])
+    reads: list[Read] = field(default_factory=list[Read])
 
     def of_type(self, type_: str) -> list[Registration]:
         """The registrations of one resource type, in URN order."""
@@ -69,7 +83,12 @@ class PlanMocks(pulumi.runtime.Mocks):
         self.recording = recording
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        return lookups.resource_id(args.name), lookups.resource_state(args.inputs)
+        return lookups.resource_id(args.name), lookups.resource_state(
+            args.typ,
+            args.name,
+            args.inputs,
+            read=args.custom is None,  # only reads leave `custom` unset
+        )
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.recording.invocations.append(Invocation(args.token, dict(args.args)))
@@ -94,6 +113,17 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         self._note_thread_loop()
+        self.recording.reads.append(
+            Read(
+                urn=self.make_urn(request.parent, request.type, request.name),
+                type=request.type,
+                name=request.name,
+                id=request.id,
+                parent=request.parent or None,
+                provider=request.provider or None,
+                dependencies=tuple(sorted(set(request.dependencies))),
+            )
+        )
         return super().ReadResource(request)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:

@@ -1,0 +1,1 @@
+"""Cluster services every workload cluster runs: GPU Operator, storage and registry settings."""

@@ -1,0 +1,131 @@
+"""NVIDIA GPU Operator in vGPU mode: licensed guest driver from the NVIDIA AI Enterprise registry."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from components.catalog import GPU_OPERATOR
+
+NAMESPACE = "gpu-operator"
+LICENSING_SECRET = "licensing-config"  # noqa: S105 - a Secret's name
+PULL_SECRET = "nvaie-registry"  # noqa: S105 - a Secret's name
+TIME_SLICING_CONFIG = "time-slicing-config"
+# Driver and toolkit pods load kernel modules and mount host paths: the namespace must allow it.
+PRIVILEGED = {
+    "pod-security.kubernetes.io/enforce": "privileged",
+    "pod-security.kubernetes.io/audit": "privileged",
+    "pod-security.kubernetes.io/warn": "privileged",
+}
+
+
+@dataclass(frozen=True)
+class GpuOperatorArgs:
+    """Driver image, licensing and GPU sharing for one workload cluster."""
+
+    provider: pulumi.ProviderResource
+    driver_registry: str
+    driver_repository: str
+    driver_image: str
+    driver_version: str
+    ngc_api_key: pulumi.Input[str]
+    nls_client_token: pulumi.Input[str]
+    license_feature_type: int = 1
+    mig_strategy: str = "single"
+    time_slicing_replicas: int | None = None
+    labels: Mapping[str, str] = field(default_factory=dict[str, str])
+
+
+def gpu_operator_values(args: GpuOperatorArgs) -> dict[str, Any]:
+    """Chart values: only keys the pinned chart's values.yaml has (a test checks it)."""
+    values: dict[str, Any] = {
+        "driver": {
+            "repository": args.driver_repository,
+            "image": args.driver_image,
+            "version": args.driver_version,
+            "imagePullSecrets": [PULL_SECRET],
+            "licensingConfig": {"secretName": LICENSING_SECRET, "nlsEnabled": True},
+        },
+    }
+    if args.mig_strategy == "none":
+        values["migManager"] = {"enabled": False}
+    else:
+        values["mig"] = {"strategy": args.mig_strategy}
+    if args.time_slicing_replicas:
+        sharing = {
+            "version": "v1",
+            "sharing": {
+                "timeSlicing": {"resources": [{"name": "nvidia.com/gpu", "replicas": args.time_slicing_replicas}]}
+            },
+        }
+        values["devicePlugin"] = {
+            "config": {
+                "create": True,
+                "name": TIME_SLICING_CONFIG,
+                "default": "any",
+                "data": {"any": yaml.safe_dump(sharing)},
+            }
+        }
+    return values
+
+
+def docker_config(registry: str, api_key: str) -> str:
+    """A dockerconfigjson for NGC-style registries (user `$oauthtoken`, the API key as password)."""
+    user = "$oauthtoken"
+    auth = base64.b64encode(f"{user}:{api_key}".encode()).decode()
+    return json.dumps({"auths": {registry: {"username": user, "password": api_key, "auth": auth}}}, sort_keys=True)
+
+
+class GpuOperator(pulumi.ComponentResource):
+    """Namespace, pull secret, licensing secret and the pinned chart, all through the cluster's provider."""
+
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kubeflow-vsphere:services:GpuOperator", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        labels = dict(args.labels)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels={**labels, **PRIVILEGED}),
+            opts=child,
+        )
+        in_namespace = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace])
+        registry = args.driver_registry
+        dockerconfig: pulumi.Output[str] = pulumi.Output.secret(args.ngc_api_key).apply(
+            lambda key: docker_config(registry, key)
+        )
+        pull = k8s.core.v1.Secret(
+            f"{name}-pull-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=PULL_SECRET, namespace=NAMESPACE, labels=labels),
+            type="kubernetes.io/dockerconfigjson",
+            string_data={".dockerconfigjson": dockerconfig},
+            opts=in_namespace,
+        )
+        licensing = k8s.core.v1.Secret(
+            f"{name}-licensing",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=LICENSING_SECRET, namespace=NAMESPACE, labels=labels),
+            string_data={
+                "gridd.conf": f"FeatureType={args.license_feature_type}\n",
+                "client_configuration_token.tok": pulumi.Output.secret(args.nls_client_token),
+            },
+            opts=in_namespace,
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="gpu-operator",
+            chart=GPU_OPERATOR.name,
+            version=GPU_OPERATOR.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR.repository),
+            namespace=NAMESPACE,
+            values=gpu_operator_values(args),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace, pull, licensing]),
+        )
+        self.register_outputs({"status": self.release.status})

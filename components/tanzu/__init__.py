@@ -1,0 +1,1 @@
+"""Tanzu (TKG Service) workload clusters on the Supervisor."""

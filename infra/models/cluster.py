@@ -1,0 +1,153 @@
+"""Tanzu (TKG Service) workload clusters and the services each one runs for GPUs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from infra.models.base import DnsLabel, Model, Name
+
+_TKR = re.compile(r"^v\d+\.\d+\.\d+---vmware\.[0-9a-z.\-]+$")
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR block such as '192.168.0.0/16'") from None
+    return value
+
+
+def _tkr(value: str) -> str:
+    if not _TKR.match(value):
+        raise ValueError(f"{value!r} is not a TKR name such as 'v1.31.4---vmware.1-fips-vkr.3'")
+    return value
+
+
+def _label_key(value: str) -> str:
+    if not _LABEL_KEY.match(value):
+        raise ValueError(f"{value!r} is not a Kubernetes label key such as 'example.com/team'")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Tkr = Annotated[str, AfterValidator(_tkr)]
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+
+
+class Taint(Model):
+    """A node taint, as Kubernetes writes it."""
+
+    key: LabelKey
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class Volume(Model):
+    """An extra disk on every node of a pool, mounted at `mountPath`."""
+
+    name: DnsLabel
+    mount_path: Annotated[str, Field(pattern=r"^/[^\s]*$")]
+    capacity_gib: int = Field(ge=1, le=16384)
+
+
+class ControlPlane(Model):
+    """The cluster's control plane: one or three replicas for etcd quorum."""
+
+    replicas: Literal[1, 3] = 3
+    vm_class: DnsLabel
+    storage_class: DnsLabel | None = None
+
+
+class NodePool(Model):
+    """Worker nodes of one VM class. A GPU pool gets Ubuntu, big containerd/kubelet volumes and a taint."""
+
+    name: DnsLabel
+    replicas: int = Field(ge=1, le=1000)
+    vm_class: DnsLabel
+    storage_class: DnsLabel | None = None
+    gpu: bool = False
+    team: DnsLabel | None = None
+    labels: dict[LabelKey, str] = Field(default_factory=dict[str, str])
+    taints: list[Taint] = Field(default_factory=list[Taint])
+    volumes: list[Volume] = Field(default_factory=list[Volume])
+    containerd_gib: int = Field(default=200, ge=20, le=4096, description="GPU pools: /var/lib/containerd size")
+    kubelet_gib: int = Field(default=100, ge=10, le=4096, description="GPU pools: /var/lib/kubelet size")
+
+
+class ClusterNetwork(Model):
+    """Pod and service ranges; they must not overlap the Supervisor's networks."""
+
+    pods: list[Cidr] = Field(default_factory=lambda: ["192.168.0.0/16"], min_length=1)
+    services: list[Cidr] = Field(default_factory=lambda: ["10.96.0.0/12"], min_length=1)
+    service_domain: Name = "cluster.local"
+
+
+class TrustedCa(Model):
+    """A CA certificate the nodes trust (a private registry's, a proxy's): public, not a secret."""
+
+    name: DnsLabel
+    pem: Annotated[str, Field(pattern=r"-----BEGIN CERTIFICATE-----")]
+
+
+class Proxy(Model):
+    """Outbound proxy for the nodes."""
+
+    http_proxy: Name
+    https_proxy: Name
+    no_proxy: list[Name] = Field(default_factory=list[str])
+
+
+class RegistrySecret(Model):
+    """The Supervisor's embedded-registry CA, handed to the cluster (ClusterClass `defaultRegistrySecret`)."""
+
+    name: DnsLabel
+    namespace: DnsLabel
+    data: Name
+
+
+class DriverImage(Model):
+    """The vGPU guest driver image from the NVIDIA AI Enterprise registry (private: needs a pull secret)."""
+
+    registry: Name = "nvcr.io"
+    repository: Name = "nvcr.io/nvaie"
+    image: Name = "vgpu-guest-driver-5"
+    version: Name
+
+
+class TimeSlicing(Model):
+    """Share each GPU between `replicas` pods (no memory isolation: for notebooks and light inference)."""
+
+    replicas: int = Field(ge=2, le=64)
+
+
+class GpuOperatorSettings(Model):
+    """NVIDIA GPU Operator in vGPU mode: licensed guest driver, MIG strategy, optional time-slicing."""
+
+    enabled: bool = True
+    driver: DriverImage
+    license_feature_type: Literal[1, 2, 4] = Field(default=1, description="gridd.conf FeatureType")
+    mig_strategy: Literal["none", "single", "mixed"] = "single"
+    time_slicing: TimeSlicing | None = None
+
+
+class ClusterSettings(Model):
+    """One workload cluster in a Supervisor namespace."""
+
+    name: DnsLabel
+    namespace: DnsLabel
+    api: Literal["clusterClass", "tanzuKubernetesCluster"] = "clusterClass"
+    cluster_class: Name = "tanzukubernetescluster"
+    tkr: Tkr
+    storage_class: DnsLabel
+    control_plane: ControlPlane
+    node_pools: list[NodePool] = Field(min_length=1)
+    network: ClusterNetwork = Field(default_factory=ClusterNetwork)
+    trusted_cas: list[TrustedCa] = Field(default_factory=list[TrustedCa], alias="trustedCAs")
+    proxy: Proxy | None = None
+    default_registry_secret: RegistrySecret | None = None
+    gpu_operator: GpuOperatorSettings | None = None

@@ -1,0 +1,171 @@
+"""Workload clusters and their GPU services under mocks: objects, providers, secrets, pinned charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from components.catalog import GPU_OPERATOR
+from components.services.gpu_operator import GpuOperatorArgs, gpu_operator_values
+from infra.kfvs.recorder import SECRET, Recording, Registration
+from infra.kfvs.run import record_stack
+from tests.reference import REFERENCE, crd_schema
+
+CAPI_CLUSTER = "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
+TKC = "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.fixture(scope="module")
+def dev() -> Recording:
+    return record_stack("dev")[1]
+
+
+def _one(rec: Recording, type_: str, name: str | None = None) -> Registration:
+    found = [r for r in rec.of_type(type_) if name is None or r.name == name]
+    assert len(found) == 1, [r.name for r in found]
+    return found[0]
+
+
+def test_cluster_object_validates_against_the_cluster_api_crd(dev: Recording) -> None:
+    schema = crd_schema("cluster.x-k8s.io_clusters.capi-v1.10.10.yaml", "v1beta1")
+    cluster = _one(dev, CAPI_CLUSTER)
+    body = {k: cluster.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+    jsonschema.validate(body, schema)
+    topology = body["spec"]["topology"]
+    assert topology["class"] == "tanzukubernetescluster"
+    assert topology["version"] == "v1.31.4---vmware.1-fips-vkr.3"
+    assert {v["name"] for v in topology["variables"]} >= {"vmClass", "storageClass", "defaultStorageClass", "trust"}
+
+
+def test_gpu_pool_is_ubuntu_on_a_vgpu_class_with_volumes_taint_and_labels(dev: Recording) -> None:
+    topology = _one(dev, CAPI_CLUSTER).inputs["spec"]["topology"]
+    pools = {md["name"]: md for md in topology["workers"]["machineDeployments"]}
+    gpu = pools["gpu-a100"]
+    overrides = {o["name"]: o["value"] for o in gpu["variables"]["overrides"]}
+    vgpu_classes = {
+        r.inputs["name"]
+        for r in dev.of_type("vsphere:index/virtualMachineClass:VirtualMachineClass")
+        if r.inputs.get("vgpuDevices")
+    }
+    assert overrides["vmClass"] in vgpu_classes
+    assert gpu["metadata"]["annotations"] == {"run.tanzu.vmware.com/resolve-os-image": "os-name=ubuntu"}
+    assert (
+        topology["controlPlane"]["metadata"]["annotations"]["run.tanzu.vmware.com/resolve-os-image"] == "os-name=ubuntu"
+    )
+    volumes = {v["mountPath"]: v["capacity"]["storage"] for v in overrides["nodePoolVolumes"]}
+    assert volumes == {"/var/lib/containerd": "300Gi", "/var/lib/kubelet": "100Gi"}
+    assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"} in overrides["nodePoolTaints"]
+    assert {"key": "kubeflow-vsphere.io/gpu-pool", "value": "gpu-a100"} in overrides["nodePoolLabels"]
+    cpu_overrides = {o["name"] for o in pools["cpu"]["variables"]["overrides"]}
+    assert "nodePoolTaints" not in cpu_overrides
+
+
+def test_cluster_waits_for_ready_and_kubeconfig_is_read_after_it(dev: Recording) -> None:
+    cluster = _one(dev, CAPI_CLUSTER)
+    assert cluster.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
+    assert cluster.custom_timeouts == {"create": "60m", "update": "60m"}
+    supervisor = _one(dev, "pulumi:providers:kubernetes", "kubeflow-dev-supervisor")
+    assert cluster.provider is not None
+    assert cluster.provider.startswith(supervisor.urn)
+    namespace = _one(dev, "vsphere:index/namespace:Namespace")
+    assert namespace.urn in cluster.dependencies
+    read = next(r for r in dev.reads if r.name == "kubeflow-dev-kubeconfig")
+    assert read.id == "kubeflow-dev/kubeflow-dev-kubeconfig"
+    assert read.provider is not None
+    assert read.provider.startswith(supervisor.urn)
+    assert cluster.urn in read.dependencies
+
+
+def test_kubeconfig_stays_secret_and_cluster_objects_use_the_cluster_provider(dev: Recording) -> None:
+    provider = _one(dev, "pulumi:providers:kubernetes", "kubeflow-dev-provider")
+    assert provider.inputs["kubeconfig"] == SECRET
+    operator_parts = [r for r in dev.resources.values() if "GpuOperator$" in r.urn and r.custom]
+    assert len(operator_parts) == 4
+    for r in operator_parts:
+        assert r.provider is not None
+        assert r.provider.startswith(provider.urn), r.urn
+
+
+def test_gpu_operator_chart_is_pinned_and_secrets_stay_secret(dev: Recording) -> None:
+    release = _one(dev, RELEASE)
+    assert release.inputs["chart"] == "gpu-operator"
+    assert release.inputs["version"] == GPU_OPERATOR.version == "v26.3.3"
+    assert release.inputs["repositoryOpts"] == {"repo": "https://helm.ngc.nvidia.com/nvidia"}
+    driver = release.inputs["values"]["driver"]
+    assert driver["licensingConfig"] == {"secretName": "licensing-config", "nlsEnabled": True}
+    assert driver["imagePullSecrets"] == ["nvaie-registry"]
+    licensing = _one(dev, "kubernetes:core/v1:Secret", "kubeflow-dev-gpu-operator-licensing")
+    # One secret value makes the whole map secret on the wire: the token never shows.
+    assert licensing.inputs["stringData"] == SECRET
+    pull = _one(dev, "kubernetes:core/v1:Secret", "kubeflow-dev-gpu-operator-pull-secret")
+    assert pull.inputs["type"] == "kubernetes.io/dockerconfigjson"
+    assert pull.inputs["stringData"] == SECRET
+    namespace = _one(dev, "kubernetes:core/v1:Namespace", "kubeflow-dev-gpu-operator-namespace")
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+def _key_paths(values: Any, prefix: str = "") -> list[str]:
+    if not isinstance(values, dict) or not values:
+        return [prefix]
+    return [p for k, v in values.items() for p in _key_paths(v, f"{prefix}.{k}" if prefix else k)]
+
+
+def _exists(reference: Any, path: str) -> bool:
+    node = reference
+    for part in path.split("."):
+        if isinstance(node, dict) and not node:
+            return True  # a free-form map in the chart (e.g. devicePlugin.config.data)
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+@pytest.mark.parametrize("mig", ["single", "mixed", "none"])
+@pytest.mark.parametrize("slices", [None, 4])
+def test_gpu_operator_values_use_only_keys_of_the_pinned_chart(mig: str, slices: int | None) -> None:
+    path = REFERENCE / "helm-values" / f"gpu-operator-{GPU_OPERATOR.version}-values.yaml"
+    if not path.is_file():
+        pytest.skip(f"upstream chart values {path} are absent")
+    reference = yaml.safe_load(path.read_text())
+    args = GpuOperatorArgs(
+        provider=None,  # type: ignore[arg-type]
+        driver_registry="nvcr.io",
+        driver_repository="nvcr.io/nvaie",
+        driver_image="vgpu-guest-driver-5",
+        driver_version="580.95.05",
+        ngc_api_key="k",
+        nls_client_token="t",
+        mig_strategy=mig,
+        time_slicing_replicas=slices,
+    )
+    paths = _key_paths(gpu_operator_values(args))
+    assert paths
+    assert [p for p in paths if not _exists(reference, p)] == []
+
+
+def test_tanzu_kubernetes_cluster_form(project: Path) -> None:
+    path = project / "stacks/Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["kubeflow-vsphere:clusters"][0]["api"] = "tanzuKubernetesCluster"
+    path.write_text(yaml.safe_dump(document))
+    rec = record_stack("dev", project)[1]
+    assert rec.of_type(CAPI_CLUSTER) == []
+    tkc = _one(rec, TKC).inputs
+    assert tkc["metadata"]["annotations"]["run.tanzu.vmware.com/resolve-os-image"] == "os-name=ubuntu"
+    topology = tkc["spec"]["topology"]
+    assert topology["controlPlane"]["tkr"] == {"reference": {"name": "v1.31.4---vmware.1-fips-vkr.3"}}
+    gpu = next(p for p in topology["nodePools"] if p["name"] == "gpu-a100")
+    assert gpu["vmClass"] == "gpu-a100-40c-16x128"
+    assert {"name": "containerd", "mountPath": "/var/lib/containerd", "capacity": {"storage": "300Gi"}} in gpu[
+        "volumes"
+    ]
+    assert gpu["taints"][0] == {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+    network = tkc["spec"]["settings"]["network"]
+    assert network["trust"] == {"additionalTrustedCAs": [{"name": "harbor-ca"}]}
+    assert tkc["spec"]["settings"]["storage"] == {"defaultClass": "kubeflow-dev-gold"}
