@@ -11,8 +11,8 @@ from infra.errors import ConfigError
 from infra.kfvs import diff as plan_diff
 from infra.kfvs import render
 from infra.kfvs.plan import to_json
-from infra.kfvs.versions import versions_table
 from infra.kfvs.run import plan_stack, validate_stack
+from infra.kfvs.versions import versions_table
 
 app = typer.Typer(
     add_completion=False,
