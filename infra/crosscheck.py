@@ -7,11 +7,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from components.kubeflow.dependencies import missing_prerequisites
 from components.vsphere.allocation import HostDevices, capacity, shortfall
 from infra.errors import Problem
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import PassthroughPool, VgpuPool, VmClassSettings
 from infra.models.inventory import VsphereSettings
+from infra.models.kubeflow import KubeflowSettings
 
 _VSPHERE = "kubeflow-vsphere:vsphere"
 _CLUSTERS = "kubeflow-vsphere:clusters"
@@ -177,3 +179,22 @@ def _gpu_fit(f: _Findings, key: str, pool: str, gpu: bool, cls: VmClassSettings 
             f"{key}.gpu",
             f"pool '{pool}' uses the vGPU class '{cls.name}': set gpu: true so it gets drivers and the GPU taint",
         )
+
+
+def check_kubeflow(
+    kf: KubeflowSettings | None, clusters: Sequence[ClusterSettings], tier: str, file: str
+) -> list[Problem]:
+    """Kubeflow's cluster exists, every enabled component has its prerequisites, and labs stay labs."""
+    if kf is None:
+        return []
+    f = _Findings(file, None)
+    key = "kubeflow-vsphere:kubeflow"
+    f.need(kf.cluster, [c.name for c in clusters], f"{key}.cluster", "cluster (clusters)")
+    for component, missing in missing_prerequisites(kf.components.enabled()).items():
+        f.add(
+            f"{key}.components.{component}",
+            f"needs {', '.join(missing)}: enable {' and '.join(missing)} or turn {component} off",
+        )
+    if kf.auth.mode == "staticUser" and tier == "prod":
+        f.add(f"{key}.auth.mode", "staticUser is for labs: use oidc or ldap in prod")
+    return f.problems

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kubeflow.auth import IdentitySettings
+from components.kubeflow.ingress import IngressSettings
+from components.kubeflow.platform import KubeflowArgs, KubeflowPlatform
 from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
 from components.services.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs
@@ -24,7 +29,15 @@ from components.vsphere.virtual_machine import Placement, Template, VirtualMachi
 from infra.cluster_specs import cluster_spec
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import NamespaceSettings, PassthroughPool, TemplateRef, VgpuPool, VmSettings
-from infra.settings import NGC_API_KEY, NLS_CLIENT_TOKEN, SUPERVISOR_KUBECONFIG, Settings
+from infra.models.kubeflow import LdapSettings
+from infra.settings import (
+    LDAP_BIND_PASSWORD,
+    NGC_API_KEY,
+    NLS_CLIENT_TOKEN,
+    OIDC_CLIENT_SECRET,
+    SUPERVISOR_KUBECONFIG,
+    Settings,
+)
 
 
 class Platform(pulumi.ComponentResource):
@@ -62,6 +75,7 @@ class Platform(pulumi.ComponentResource):
         self.vms = [self._vm(vm) for vm in vs.vms]
         self.gpu_pools = [self._gpu_pool(pool) for pool in vs.gpu_pools]
         self.clusters = {c.name: self._cluster(c) for c in settings.clusters}
+        self.kubeflow = self._kubeflow() if settings.kubeflow else None
         self.register_outputs({"datacenterId": self.inventory.datacenter_id})
 
     def _namespace(self, name: str, ns: NamespaceSettings) -> SupervisorNamespace:
@@ -118,6 +132,51 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=workload),
             )
         return workload
+
+    def _kubeflow(self) -> KubeflowPlatform:
+        kf = self.settings.kubeflow
+        assert kf is not None
+        hostname = kf.hostname or self.settings.environment.domain
+        config = pulumi.Config()
+        auth = kf.auth
+        connector: dict[str, Any] = {}
+        secret: pulumi.Output[str] | None = None
+        if auth.oidc is not None and auth.mode == "oidc":
+            connector = {
+                "issuer": str(auth.oidc.issuer).rstrip("/"),
+                "clientID": auth.oidc.client_id,
+                "name": auth.oidc.name,
+            }
+            secret = config.require_secret(OIDC_CLIENT_SECRET)
+        elif auth.ldap is not None and auth.mode == "ldap":
+            connector = _ldap_connector(auth.ldap)
+            secret = config.require_secret(LDAP_BIND_PASSWORD)
+        tls = kf.tls
+        return KubeflowPlatform(
+            f"{kf.cluster}-kubeflow",
+            KubeflowArgs(
+                provider=self.clusters[kf.cluster].provider,
+                enabled=kf.components.enabled(),
+                ingress=IngressSettings(
+                    hostname=hostname,
+                    tls=tls.issuer,
+                    acme_server=str(tls.acme.server) if tls.acme else None,
+                    acme_email=tls.acme.email if tls.acme else None,
+                    existing_secret=tls.secret_name,
+                    load_balancer_ip=str(kf.gateway.load_balancer_ip) if kf.gateway.load_balancer_ip else None,
+                    service_annotations=kf.gateway.annotations,
+                ),
+                identity=IdentitySettings(
+                    hostname=hostname,
+                    mode=auth.mode,
+                    connector=connector,
+                    connector_secret=secret,
+                    static_email=auth.static_user.email if auth.static_user else None,
+                ),
+                labels={ENVIRONMENT_LABEL: self.settings.stack},
+            ),
+            opts=self.child,
+        )
 
     def _placement(self, network: str, host_id: pulumi.Input[str] | None = None) -> Placement:
         inv = self.inventory
@@ -189,6 +248,23 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=self.child,
         )
+
+
+def _ldap_connector(ldap: LdapSettings) -> dict[str, Any]:
+    search = ldap.user_search
+    return {
+        "name": ldap.name,
+        "host": ldap.host,
+        "bindDN": ldap.bind_dn,
+        "userSearch": {
+            "baseDN": search.base_dn,
+            "filter": search.filter,
+            "username": search.username,
+            "idAttr": search.id_attr,
+            "emailAttr": search.email_attr,
+            "nameAttr": search.name_attr,
+        },
+    }
 
 
 def _inventory_args(settings: Settings) -> InventoryArgs:

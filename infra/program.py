@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pulumi
 
+from components.mirror import RegistryMirror
 from infra import paths
 from infra.platform import build_platform
 from infra.settings import load_from_runtime
@@ -14,7 +15,17 @@ from infra.settings import load_from_runtime
 def main(root: Path = paths.PROJECT_ROOT) -> None:
     """Read all configuration first (raising ConfigError before anything is registered), then build."""
     settings = load_from_runtime(root)
+    mirror = settings.registry_mirror
+    if mirror is not None:
+        # Before any resource: the engine applies stack transforms only to later registrations.
+        pulumi.runtime.register_resource_transform(
+            RegistryMirror(mirror.host, str(mirror.manifests).rstrip("/"), mirror.pull_secret).transform()
+        )
     platform = build_platform(settings)
+    if platform.kubeflow is not None and platform.kubeflow.static_password is not None:
+        pulumi.export("staticUserPassword", pulumi.Output.secret(platform.kubeflow.static_password))
+    if platform.kubeflow is not None:
+        pulumi.export("kubeflowLongestChain", platform.kubeflow.longest_chain)
     pulumi.export("environment", settings.environment.tier)
     pulumi.export("teams", [t.name for t in settings.teams])
     pulumi.export("platform", platform.urn)

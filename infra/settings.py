@@ -18,12 +18,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from infra import paths
-from infra.crosscheck import check_clusters, check_vsphere
+from infra.crosscheck import check_clusters, check_kubeflow, check_vsphere
 from infra.errors import ConfigError, Problem
 from infra.models.base import Model
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import VgpuPool
 from infra.models.inventory import EnvironmentSettings, VsphereSettings
+from infra.models.kubeflow import KubeflowSettings, RegistryMirrorSettings
 from infra.models.team import Team
 from infra.provider_keys import check_provider_keys
 from infra.validation import problems_from
@@ -35,9 +36,13 @@ class StackConfig(Model):
     environment: EnvironmentSettings
     vsphere: VsphereSettings
     clusters: list[ClusterSettings] = Field(default_factory=list[ClusterSettings])
+    kubeflow: KubeflowSettings | None = None
+    registry_mirror: RegistryMirrorSettings | None = None
     supervisor_kubeconfig: SecretStr | None = None
     ngc_api_key: SecretStr | None = None
     nls_client_token: SecretStr | None = None
+    oidc_client_secret: SecretStr | None = None
+    ldap_bind_password: SecretStr | None = None
 
 
 SUPERVISOR_KUBECONFIG = "supervisorKubeconfig"
@@ -46,6 +51,8 @@ NGC_API_KEY = "ngcApiKey"
 """Config key of the NVIDIA AI Enterprise registry key (a secret) the GPU Operator pulls drivers with."""
 NLS_CLIENT_TOKEN = "nlsClientToken"  # noqa: S105 - a config key name
 """Config key of the NVIDIA License System client configuration token (a secret)."""
+OIDC_CLIENT_SECRET = "oidcClientSecret"  # noqa: S105 - a config key name
+LDAP_BIND_PASSWORD = "ldapBindPassword"  # noqa: S105 - a config key name
 
 
 class Settings(BaseModel):
@@ -58,6 +65,8 @@ class Settings(BaseModel):
     environment: EnvironmentSettings
     vsphere: VsphereSettings
     clusters: tuple[ClusterSettings, ...]
+    kubeflow: KubeflowSettings | None
+    registry_mirror: RegistryMirrorSettings | None
     teams: tuple[Team, ...]
     secret_keys: frozenset[str]
 
@@ -84,6 +93,9 @@ def load_settings(
     if stack_config is not None:
         problems += check_vsphere(stack_config.vsphere, team_names, stack_file)
         problems += check_clusters(stack_config.clusters, stack_config.vsphere, team_names, stack_file)
+        problems += check_kubeflow(
+            stack_config.kubeflow, stack_config.clusters, stack_config.environment.tier, stack_file
+        )
         problems += _check_secrets(stack_config, secret_keys, stack_file)
     if problems or stack_config is None:
         raise ConfigError(problems)
@@ -93,6 +105,8 @@ def load_settings(
         environment=stack_config.environment,
         vsphere=stack_config.vsphere,
         clusters=tuple(stack_config.clusters),
+        kubeflow=stack_config.kubeflow,
+        registry_mirror=stack_config.registry_mirror,
         teams=teams,
         secret_keys=secret_keys,
     )

@@ -51,7 +51,7 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[tuple[int
             continue
         clean.append(part)
         parent = current if isinstance(current, type) and issubclass(current, BaseModel) else None
-        current = _step(current, part)
+        current = _optional_model(_step(current, part))
     return tuple(clean), parent
 
 
@@ -71,6 +71,14 @@ def _step(current: Any, part: int | str) -> Any:
     if origin in (typing.Union, types.UnionType) and len(args) == 1:
         return _step(args[0], part)
     return None
+
+
+def _optional_model(annotation: Any) -> Any:
+    """`X | None` -> `X`, so the keys of an optional section can be listed."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
 
 
 def _union_models(annotation: Any) -> dict[str, type[BaseModel]]:

@@ -86,7 +86,7 @@ def docker_config(registry: str, api_key: str) -> str:
 class GpuOperator(pulumi.ComponentResource):
     """Namespace, pull secret, licensing secret and the pinned chart, all through the cluster's provider."""
 
-    release: k8s.helm.v3.Release
+    chart: k8s.helm.v4.Chart
 
     def __init__(self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubeflow-vsphere:services:GpuOperator", name, None, opts)
@@ -118,14 +118,15 @@ class GpuOperator(pulumi.ComponentResource):
             },
             opts=in_namespace,
         )
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
+        # Chart v4 renders in the provider and registers each object, so stack transforms (mirror) reach them.
+        self.chart = k8s.helm.v4.Chart(
+            f"{name}-chart",
             name="gpu-operator",
             chart=GPU_OPERATOR.name,
             version=GPU_OPERATOR.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GPU_OPERATOR.repository),
+            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=GPU_OPERATOR.repository),
             namespace=NAMESPACE,
             values=gpu_operator_values(args),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace, pull, licensing]),
         )
-        self.register_outputs({"status": self.release.status})
+        self.register_outputs({})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +138,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         self._note_thread_loop()
+        self._apply_stack_transforms(request)
         urn = self.make_urn(request.parent, request.type, request.name)
         timeouts = request.customTimeouts
         self.recording.resources[urn] = Registration(
@@ -159,6 +161,26 @@ class RecordingMonitor(mocks.MockMonitor):
             raw=request.object,
         )
         return super().RegisterResource(request)
+
+    def _apply_stack_transforms(self, request: Any) -> None:
+        """What the engine does and the base mock does not: run the stack transforms on each registration."""
+        if not self._stack_transforms or request.type == _STACK_TYPE:
+            return
+        props = rpc.deserialize_properties(request.object)
+        for transform in self._stack_transforms:
+            args = pulumi.ResourceTransformArgs(
+                custom=bool(request.custom),
+                type_=request.type,
+                name=request.name,
+                props=props,
+                opts=pulumi.ResourceOptions(),
+            )
+            result = transform(args)
+            if inspect.isawaitable(result):
+                result = _sync_await(result)
+            if result is not None:
+                props = result.props
+        request.object.CopyFrom(_sync_await(rpc.serialize_properties(props, {})))
 
 
 def plain(value: Any) -> Any:

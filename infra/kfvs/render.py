@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from infra.kfvs.chain import describe, kubeflow_chains
 from infra.kfvs.plan import Plan
 
 _TOTAL_COLUMNS = (("vcpu", "vCPU"), ("memoryGiB", "memory GiB"), ("gpus", "GPUs"), ("storageGiB", "storage GiB"))
@@ -19,6 +20,10 @@ def text(plan: Plan) -> str:
     lines += _columns([[str(n), t] for t, n in sorted(Counter(r["type"] for r in resources).items())], "  ")
     lines += ["", "Per-team totals:"]
     lines += _columns(_totals_rows(plan["totals"]), "  ")
+    chains = kubeflow_chains(resources)
+    if chains:
+        lines += ["", "Kubeflow install graph:"]
+        lines += [f"  {describe(c)}" for c in chains]
     return "\n".join(lines) + "\n"
 
 
@@ -30,6 +35,7 @@ def markdown(plan: Plan) -> str:
     out += ["| " + " | ".join(row) + " |" for row in _totals_rows(plan["totals"])[1:]]
     out += ["", "| resources | type |", "|---:|---|"]
     out += [f"| {n} | `{t}` |" for t, n in sorted(Counter(r["type"] for r in resources).items())]
+    out += ["", *(f"- {describe(c)}" for c in kubeflow_chains(resources))]
     out += ["", "<details><summary>Resource tree</summary>", "", "```"]
     out += _tree_rows(resources)
     out += ["```", "", "</details>"]

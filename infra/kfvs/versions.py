@@ -12,4 +12,8 @@ def versions_table() -> str:
     """Markdown: one row per pinned chart."""
     rows = ["| component | version | artifact |", "|---|---|---|"]
     rows += [f"| {c.app} | `{c.version}` | Helm chart `{c.name}` from `{c.repository}` |" for c in catalog.CHARTS]
+    rows += [
+        f"| {k.app} | `{catalog.MANIFESTS_TAG}` | kustomize `{k.path}` of `{catalog.MANIFESTS_REPO}` |"
+        for k in catalog.KUSTOMIZATIONS
+    ]
     return "\n".join(rows) + "\n"

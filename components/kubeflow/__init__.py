@@ -1,0 +1,1 @@
+"""Kubeflow: one component per application, pinned to upstream, with explicit prerequisites."""

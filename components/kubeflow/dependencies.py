@@ -1,0 +1,74 @@
+"""Which Kubeflow components need which: declared once, used by settings checks and by the platform."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+
+DEPENDENCIES: Mapping[str, tuple[str, ...]] = {
+    "certManager": (),
+    "kubeflowNamespace": (),
+    "istio": ("certManager", "kubeflowNamespace"),
+    "dex": ("istio",),
+    "oauth2Proxy": ("istio", "dex"),
+    "profiles": ("kubeflowNamespace", "istio"),
+    "centralDashboard": ("profiles", "oauth2Proxy"),
+    "admissionWebhook": ("certManager", "kubeflowNamespace"),
+    "notebooks": ("profiles", "admissionWebhook"),
+    "volumesWebApp": ("kubeflowNamespace", "istio"),
+    "tensorboards": ("kubeflowNamespace", "istio"),
+    "pvcViewer": ("certManager", "kubeflowNamespace"),
+    "pipelines": ("profiles",),
+}
+"""Component -> the components that must be installed before it."""
+
+UPSTREAM_ORDER: tuple[str, ...] = (
+    "kubeflowNamespace",
+    "certManager",
+    "istio",
+    "oauth2Proxy",
+    "dex",
+    "profiles",
+    "centralDashboard",
+    "admissionWebhook",
+    "notebooks",
+    "pvcViewer",
+    "volumesWebApp",
+    "tensorboards",
+    "pipelines",
+)
+"""Upstream's install order (manifests README): a serial chain, one step per component."""
+
+
+def missing_prerequisites(enabled: Iterable[str]) -> dict[str, list[str]]:
+    """For each enabled component, the prerequisites that are not enabled."""
+    on = set(enabled)
+    return {
+        c: [d for d in DEPENDENCIES[c] if d not in on] for c in sorted(on) if any(d not in on for d in DEPENDENCIES[c])
+    }
+
+
+def install_order(enabled: Iterable[str]) -> list[str]:
+    """Enabled components, each after its prerequisites (ties in upstream order)."""
+    on = set(enabled)
+    return sorted(
+        on, key=lambda c: (_depth(c), UPSTREAM_ORDER.index(c) if c in UPSTREAM_ORDER else len(UPSTREAM_ORDER))
+    )
+
+
+@cache
+def _depth(component: str) -> int:
+    return 1 + max((_depth(d) for d in DEPENDENCIES[component]), default=0)
+
+
+def longest_chain(edges: Mapping[str, Iterable[str]]) -> list[str]:
+    """The longest path through a dependency graph (node -> what it depends on), first node first."""
+    memo: dict[str, list[str]] = {}
+
+    def chain(node: str) -> list[str]:
+        if node not in memo:
+            best = max((chain(d) for d in sorted(edges.get(node, ()))), key=len, default=[])
+            memo[node] = [*best, node]
+        return memo[node]
+
+    return max((chain(n) for n in sorted(edges)), key=len, default=[])

@@ -1,0 +1,76 @@
+"""One Kubeflow installation on one workload cluster: the enabled components, each after its prerequisites."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.kubeflow import apps
+from components.kubeflow.auth import Dex, IdentitySettings, OAuth2Proxy
+from components.kubeflow.base import ComponentArgs, KubeflowComponent
+from components.kubeflow.dependencies import DEPENDENCIES, install_order, longest_chain
+from components.kubeflow.ingress import CertManager, IngressSettings, Istio
+
+_SIMPLE: Mapping[str, type[KubeflowComponent]] = {
+    "certManager": CertManager,
+    "kubeflowNamespace": apps.KubeflowNamespace,
+    "profiles": apps.Profiles,
+    "centralDashboard": apps.CentralDashboard,
+    "admissionWebhook": apps.AdmissionWebhook,
+    "notebooks": apps.Notebooks,
+    "volumesWebApp": apps.VolumesWebApp,
+    "tensorboards": apps.Tensorboards,
+    "pvcViewer": apps.PvcViewer,
+    "pipelines": apps.Pipelines,
+}
+
+
+@dataclass(frozen=True)
+class KubeflowArgs:
+    """What to install and how users reach it; prerequisites are checked by settings before this runs."""
+
+    provider: pulumi.ProviderResource
+    enabled: Sequence[str]
+    ingress: IngressSettings
+    identity: IdentitySettings
+    labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class KubeflowPlatform(pulumi.ComponentResource):
+    """Parent of every Kubeflow component; `longest_chain` is the deepest run of prerequisites."""
+
+    components: dict[str, KubeflowComponent]
+    longest_chain: list[str]
+    static_password: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: KubeflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kubeflow-vsphere:kubeflow:KubeflowPlatform", name, None, opts)
+        self.components = {}
+        self.static_password = None
+        for key in install_order(args.enabled):
+            after = [self.components[d] for d in DEPENDENCIES[key]]
+            base = ComponentArgs(provider=args.provider, depends_on=[*args.depends_on, *after], labels=args.labels)
+            self.components[key] = self._component(f"{name}-{_kebab(key)}", key, base, args)
+        self.longest_chain = longest_chain({k: DEPENDENCIES[k] for k in self.components})
+        self.register_outputs({"components": sorted(self.components), "longestChain": self.longest_chain})
+
+    def _component(self, name: str, key: str, base: ComponentArgs, args: KubeflowArgs) -> KubeflowComponent:
+        child = pulumi.ResourceOptions(parent=self)
+        if key == "istio":
+            return Istio(name, base, args.ingress, child)
+        if key == "dex":
+            dex = Dex(name, base, args.identity, child)
+            self.static_password = dex.static_password
+            return dex
+        if key == "oauth2Proxy":
+            dex_component = self.components["dex"]
+            assert isinstance(dex_component, Dex)
+            return OAuth2Proxy(name, base, args.ingress.hostname, dex_component.client_secret, child)
+        return _SIMPLE[key](name, base, child)
+
+
+def _kebab(key: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in key)

@@ -1,0 +1,131 @@
+"""The Kubeflow section: which components, how people sign in, TLS, the gateway, and an optional mirror."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Literal
+
+from pydantic import Field, HttpUrl, model_validator
+
+from infra.models.base import DnsLabel, DnsName, Email, Model, Name
+
+
+class KubeflowComponents(Model):
+    """Each component switchable; prerequisites are checked (kubeflow/dependencies)."""
+
+    cert_manager: bool = True
+    kubeflow_namespace: bool = True
+    istio: bool = True
+    dex: bool = True
+    oauth2_proxy: bool = True
+    profiles: bool = True
+    central_dashboard: bool = True
+    admission_webhook: bool = True
+    notebooks: bool = True
+    volumes_web_app: bool = True
+    tensorboards: bool = True
+    pvc_viewer: bool = True
+    pipelines: bool = True
+
+    def enabled(self) -> list[str]:
+        """Enabled components by their camelCase keys, as the dependency map names them."""
+        return [info.alias or name for name, info in type(self).model_fields.items() if getattr(self, name)]
+
+
+class OidcSettings(Model):
+    """An external OpenID Connect provider; its client secret is the stack secret `oidcClientSecret`."""
+
+    issuer: HttpUrl
+    client_id: Name
+    name: Name = "Single sign-on"
+
+
+class LdapSearch(Model):
+    """Where users (or groups) are found in the directory."""
+
+    base_dn: Name = Field(alias="baseDN")
+    filter: str = ""
+    username: Name = "uid"
+    id_attr: Name = "uid"
+    email_attr: Name = "mail"
+    name_attr: Name = "cn"
+
+
+class LdapSettings(Model):
+    """An LDAP directory; the bind password is the stack secret `ldapBindPassword`."""
+
+    host: Name
+    bind_dn: Name = Field(alias="bindDN")
+    user_search: LdapSearch
+    name: Name = "Directory"
+
+
+class StaticUser(Model):
+    """One lab user with a generated password (exported as a secret output); not for production."""
+
+    email: Email
+
+
+class AuthSettings(Model):
+    """Identity comes from exactly one place; there is never a default login."""
+
+    mode: Literal["oidc", "ldap", "staticUser"]
+    oidc: OidcSettings | None = None
+    ldap: LdapSettings | None = None
+    static_user: StaticUser | None = None
+
+    @model_validator(mode="after")
+    def _section_for_mode(self) -> AuthSettings:
+        section = {"oidc": self.oidc, "ldap": self.ldap, "staticUser": self.static_user}[self.mode]
+        if section is None:
+            raise ValueError(f"mode is '{self.mode}': add the '{self.mode}' section beside it")
+        return self
+
+
+class AcmeSettings(Model):
+    """An ACME CA (Let's Encrypt, or an internal one such as step-ca); HTTP-01 through the gateway."""
+
+    server: HttpUrl
+    email: Email
+
+
+class TlsSettings(Model):
+    """Where the gateway's certificate comes from."""
+
+    issuer: Literal["selfSigned", "acme", "existingSecret"] = "selfSigned"
+    acme: AcmeSettings | None = None
+    secret_name: DnsLabel | None = Field(default=None, description="existingSecret: a TLS Secret in istio-system")
+
+    @model_validator(mode="after")
+    def _section_for_issuer(self) -> TlsSettings:
+        if self.issuer == "acme" and self.acme is None:
+            raise ValueError("issuer is 'acme': add the 'acme' section (server, email)")
+        if self.issuer == "existingSecret" and self.secret_name is None:
+            raise ValueError("issuer is 'existingSecret': set secretName to the TLS Secret in istio-system")
+        return self
+
+
+class GatewaySettings(Model):
+    """The ingress gateway's LoadBalancer Service (NSX or Avi)."""
+
+    load_balancer_ip: IPv4Address | None = Field(default=None, alias="loadBalancerIP")
+    annotations: dict[str, str] = Field(default_factory=dict[str, str])
+
+
+class KubeflowSettings(Model):
+    """Kubeflow on one workload cluster."""
+
+    cluster: DnsLabel
+    hostname: DnsName | None = Field(default=None, description="defaults to environment.domain")
+    components: KubeflowComponents = Field(default_factory=KubeflowComponents)
+    auth: AuthSettings
+    tls: TlsSettings = Field(default_factory=TlsSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+
+class RegistryMirrorSettings(Model):
+    """Air-gapped: every image and chart from this Harbor, the manifests from a git mirror."""
+
+    host: Name = Field(description="registry host and project, e.g. harbor.example.internal/proxy")
+    manifests: HttpUrl = Field(description="git mirror of https://github.com/kubeflow/manifests")
+    pull_secret: DnsLabel | None = None

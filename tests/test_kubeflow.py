@@ -1,0 +1,270 @@
+"""Kubeflow core under mocks: components, pinned artifacts, dependency graph, auth, TLS and the mirror."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components.catalog import CHARTS, KUSTOMIZATIONS, MANIFESTS_TAG
+from components.kubeflow.dependencies import DEPENDENCIES, UPSTREAM_ORDER, longest_chain, missing_prerequisites
+from components.mirror import RegistryMirror
+from infra.errors import ConfigError
+from infra.kfvs.chain import kubeflow_chains
+from infra.kfvs.plan import to_json
+from infra.kfvs.run import plan_stack, validate_stack
+from tests.reference import REFERENCE
+
+KINDS = {
+    "CertManager",
+    "KubeflowNamespace",
+    "Istio",
+    "Dex",
+    "OAuth2Proxy",
+    "Profiles",
+    "CentralDashboard",
+    "AdmissionWebhook",
+    "Notebooks",
+    "VolumesWebApp",
+    "Tensorboards",
+    "PvcViewer",
+    "Pipelines",
+}
+
+
+@pytest.fixture(scope="module")
+def dev() -> dict[str, Any]:
+    return plan_stack("dev")
+
+
+def _of(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_]
+
+
+def _edit(project: Path, stack: str, edit: Any) -> None:
+    path = project / f"stacks/Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    edit(document["config"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def test_one_component_per_application_under_the_platform(dev: dict[str, Any]) -> None:
+    platform = _of(dev, "kubeflow-vsphere:kubeflow:KubeflowPlatform")[0]
+    components = [
+        r for r in dev["resources"] if r["type"].startswith("kubeflow-vsphere:kubeflow:") and r is not platform
+    ]
+    assert {r["type"].rsplit(":", 1)[-1] for r in components} == KINDS
+    assert all(r["parent"] == platform["urn"] for r in components)
+    by_parent = {r["parent"] for r in dev["resources"]}
+    assert all(c["urn"] in by_parent for c in components), "every component installs something"
+
+
+def test_kustomize_paths_exist_at_the_pinned_tag(dev: dict[str, Any]) -> None:
+    listing = REFERENCE / "kubeflow-manifests-26.03" / "paths.txt"
+    if not listing.is_file():
+        pytest.skip(f"{listing} is absent")
+    files = set(listing.read_text().split())
+    used = [r["inputs"]["directory"] for r in _of(dev, "kubernetes:kustomize/v2:Directory")]
+    assert len(used) == len(KUSTOMIZATIONS)
+    for url in used:
+        match = re.fullmatch(r"https://github\.com/kubeflow/manifests/(.+)\?ref=(.+)", url)
+        assert match, url
+        assert match.group(2) == MANIFESTS_TAG == "26.03"
+        assert f"{match.group(1)}/kustomization.yaml" in files, url
+
+
+def _exists(reference: Any, path: list[str]) -> bool:
+    node = reference
+    for part in path:
+        if isinstance(node, dict) and not node:
+            return True
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _paths(values: Any, prefix: tuple[str, ...] = ()) -> list[list[str]]:
+    if not isinstance(values, dict) or not values:
+        return [list(prefix)]
+    return [p for k, v in values.items() for p in _paths(v, (*prefix, k))]
+
+
+FREE_FORM = {"istiod": ("meshConfig",), "gateway": ("labels",)}
+"""Free-form maps of a chart: Istio's MeshConfig, and the gateway's labels for all its resources."""
+
+
+def test_chart_values_use_only_keys_of_the_pinned_charts(dev: dict[str, Any]) -> None:
+    charts = _of(dev, "kubernetes:helm.sh/v4:Chart")
+    assert {c["inputs"]["chart"] for c in charts} == {c.name for c in CHARTS}
+    checked = 0
+    for chart in charts:
+        name, version = chart["inputs"]["chart"], chart["inputs"]["version"]
+        path = REFERENCE / "helm-values" / f"{name}-{version}-values.yaml"
+        assert path.is_file(), f"no reference values for {name} {version}"
+        reference = yaml.safe_load(path.read_text()) or {}
+        reference = reference.get("_internal_defaults_do_not_set", reference)
+        for keys in _paths(chart["inputs"].get("values") or {}):
+            if not keys or keys[0] in FREE_FORM.get(name, ()):
+                continue
+            assert _exists(reference, keys), f"{name} {version}: {'.'.join(keys)} is not a key of the chart"
+            checked += 1
+    assert checked > 10
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_no_default_credentials_or_literal_secrets(stack: str) -> None:
+    text = to_json(plan_stack(stack))
+    assert "12341234" not in text
+    assert "user@example.com" not in text
+    assert "kfvs-secret-placeholder" not in text
+    dex = json.loads(text)
+    configs = [r for r in dex["resources"] if r["name"].endswith("-dex-config")]
+    assert configs
+    assert configs[0]["inputs"]["stringData"] == "[secret]"
+
+
+def test_longest_chain_is_shorter_than_the_serial_install(dev: dict[str, Any]) -> None:
+    chain = kubeflow_chains(dev["resources"])[0]
+    assert len(chain.components) == len(UPSTREAM_ORDER) == 13
+    assert 1 < len(chain.longest) < len(chain.components)
+    names = [n.removeprefix("kubeflow-dev-kubeflow-") for n in chain.longest]
+    assert names[-2:] == ["oauth2-proxy", "central-dashboard"]
+    assert len(chain.longest) == len(longest_chain(DEPENDENCIES))
+
+
+def test_components_wait_for_exactly_their_prerequisites(dev: dict[str, Any]) -> None:
+    by_urn = {r["urn"]: r for r in dev["resources"]}
+    notebooks = [r for r in dev["resources"] if "kubeflow:Notebooks$" in r["urn"]]
+    waited = {by_urn[d]["parent"].rsplit("::", 1)[-1] for r in notebooks for d in r["dependencies"] if d in by_urn}
+    assert waited == {"kubeflow-dev-kubeflow-profiles", "kubeflow-dev-kubeflow-admission-webhook"}
+
+
+def test_missing_prerequisites_are_config_errors(project: Path) -> None:
+    def edit(c: dict[str, Any]) -> None:
+        c["kubeflow-vsphere:kubeflow"]["components"] = {"profiles": False}
+
+    _edit(project, "dev", edit)
+    with pytest.raises(ConfigError) as caught:
+        validate_stack("dev", project)
+    problems = {p.key: p.message for p in caught.value.problems}
+    assert problems["kubeflow-vsphere:kubeflow.components.notebooks"].startswith("needs profiles")
+    assert "kubeflow-vsphere:kubeflow.components.pipelines" in problems
+    assert missing_prerequisites(["notebooks"]) == {"notebooks": ["profiles", "admissionWebhook"]}
+
+
+def test_static_user_password_is_generated_hashed_and_secret(dev: dict[str, Any]) -> None:
+    passwords = {r["name"] for r in _of(dev, "random:index/randomPassword:RandomPassword")}
+    assert "kubeflow-dev-kubeflow-dex-static-user" in passwords
+
+
+def test_static_user_is_refused_in_prod(project: Path) -> None:
+    def edit(c: dict[str, Any]) -> None:
+        c["kubeflow-vsphere:kubeflow"]["auth"] = {"mode": "staticUser", "staticUser": {"email": "a@example.internal"}}
+
+    _edit(project, "prod", edit)
+    with pytest.raises(ConfigError) as caught:
+        validate_stack("prod", project)
+    assert any("staticUser is for labs" in p.message for p in caught.value.problems)
+
+
+def _cert_objects(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted(
+        (r["inputs"]["kind"], r["inputs"]["metadata"]["name"])
+        for r in plan["resources"]
+        if r["type"].startswith("kubernetes:cert-manager.io/v1:")
+    )
+
+
+def test_tls_modes(dev: dict[str, Any]) -> None:
+    assert _cert_objects(dev) == [
+        ("Certificate", "kubeflow-dev-kubeflow-istio-ca"),
+        ("Certificate", "kubeflow-ingress"),
+        ("ClusterIssuer", "kubeflow-dev-kubeflow-istio-ca-issuer"),
+        ("ClusterIssuer", "kubeflow-dev-kubeflow-istio-selfsigned"),
+    ]
+    staging = plan_stack("staging")
+    acme = _of(staging, "kubernetes:cert-manager.io/v1:ClusterIssuer")
+    assert acme[0]["inputs"]["spec"]["acme"]["server"] == "https://acme.example.internal/acme/acme/directory"
+    prod = plan_stack("prod")
+    assert _cert_objects(prod) == []
+    patch = _of(prod, "kubernetes:networking.istio.io/v1:GatewayPatch")[0]
+    https = patch["inputs"]["spec"]["servers"][1]
+    assert https["tls"] == {"mode": "SIMPLE", "credentialName": "kubeflow-prod-tls"}
+    gateway = next(r for r in _of(prod, "kubernetes:helm.sh/v4:Chart") if r["inputs"]["chart"] == "gateway")
+    assert gateway["inputs"]["values"]["service"]["loadBalancerIP"] == "10.20.30.40"
+
+
+def test_auth_modes_put_the_connector_secret_only_in_secrets() -> None:
+    for stack in ("staging", "prod"):
+        plan = plan_stack(stack)
+        text = to_json(plan)
+        assert "bindPW" not in text
+        assert "clientSecret" not in text
+
+
+def test_registry_mirror_rewrites_charts_manifests_and_images(project: Path) -> None:
+    def edit(c: dict[str, Any]) -> None:
+        c["kubeflow-vsphere:registryMirror"] = {
+            "host": "harbor.example.internal/proxy",
+            "manifests": "https://git.example.internal/mirrors/kubeflow-manifests",
+            "pullSecret": "harbor-pull",
+        }
+
+    _edit(project, "dev", edit)
+    plan = plan_stack("dev", project)
+    text = to_json(plan)
+    for public in (
+        "https://charts.",
+        "istio-release.storage.googleapis.com",
+        "github.com/kubeflow",
+        "helm.ngc.nvidia.com",
+    ):
+        assert public not in text, public
+    charts = _of(plan, "kubernetes:helm.sh/v4:Chart")
+    assert charts
+    assert all(c["inputs"]["chart"].startswith("oci://harbor.example.internal/proxy/charts/") for c in charts)
+    assert all("repositoryOpts" not in c["inputs"] for c in charts)
+    assert all(
+        d["inputs"]["directory"].startswith("https://git.example.internal/mirrors/kubeflow-manifests/")
+        for d in _of(plan, "kubernetes:kustomize/v2:Directory")
+    )
+
+
+def test_mirror_transform_rewrites_rendered_pods() -> None:
+    transform = RegistryMirror(
+        "harbor.example.internal/proxy", "https://git.example.internal/m", "harbor-pull"
+    ).transform()
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [{"name": "a", "image": "ghcr.io/kubeflow/notebook-controller:v1.10.0"}],
+                    "initContainers": [{"name": "b", "image": "busybox:1.36"}],
+                }
+            }
+        },
+    }
+    args = pulumi.ResourceTransformArgs(
+        True, "kubernetes:apps/v1:Deployment", "d", deployment, pulumi.ResourceOptions()
+    )
+    result = transform(args)
+    assert result is not None
+    props: dict[str, Any] = dict(result.props)
+    pod = props["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "harbor.example.internal/proxy/ghcr.io/kubeflow/notebook-controller:v1.10.0"
+    assert pod["initContainers"][0]["image"] == "harbor.example.internal/proxy/docker.io/library/busybox:1.36"
+    assert pod["imagePullSecrets"] == [{"name": "harbor-pull"}]
+    assert (
+        transform(
+            pulumi.ResourceTransformArgs(True, "vsphere:index/tag:Tag", "t", {"name": "x"}, pulumi.ResourceOptions())
+        )
+        is None
+    )
