@@ -32,3 +32,6 @@ def is_team_tag_category(name: str) -> bool:
 
 GPU_POOL_LABEL = "kubeflow-vsphere.io/gpu-pool"
 """Node label naming the GPU node pool a node belongs to (node selectors and PodDefaults use it)."""
+
+TEAM_EXTRA_CONFIG = "guestinfo.kubeflow-vsphere.team"
+"""VM extraConfig key naming the owning team: known at preview, unlike the IDs of tags made in the same run."""

@@ -13,6 +13,7 @@ from components.kubeflow.platform import KubeflowArgs, KubeflowPlatform
 from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
 from components.services.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs
+from components.tenancy import TeamTenancy
 from components.vsphere.allocation import HostDevices
 from components.vsphere.catalog import (
     ContentLibraries,
@@ -38,6 +39,7 @@ from infra.settings import (
     SUPERVISOR_KUBECONFIG,
     Settings,
 )
+from infra.team_specs import team_node_pools, tenancy_args
 
 
 class Platform(pulumi.ComponentResource):
@@ -50,6 +52,9 @@ class Platform(pulumi.ComponentResource):
         super().__init__("kubeflow-vsphere:index:Platform", name, None, opts)
         self.settings = settings
         self.child = pulumi.ResourceOptions(parent=self)
+        # Stateful resources (VMs, libraries, namespaces, clusters, profiles) are protected in prod;
+        # protection is inherited by every child of a component.
+        self.stateful = pulumi.ResourceOptions(parent=self, protect=settings.environment.tier == "prod")
         vs = settings.vsphere
         self.inventory = lookup_inventory(_inventory_args(settings), parent=self)
         self.tags = Tags(f"{name}-tags", TagsArgs(settings.stack, [t.name for t in settings.teams]), opts=self.child)
@@ -60,7 +65,7 @@ class Platform(pulumi.ComponentResource):
                 for lib in vs.content_libraries
             ],
             datastore_id=self.inventory.datastore_id,
-            opts=self.child,
+            opts=self.stateful,
         )
         self.vm_classes = VmClassCatalog(
             f"{name}-vm-classes",
@@ -76,6 +81,8 @@ class Platform(pulumi.ComponentResource):
         self.gpu_pools = [self._gpu_pool(pool) for pool in vs.gpu_pools]
         self.clusters = {c.name: self._cluster(c) for c in settings.clusters}
         self.kubeflow = self._kubeflow() if settings.kubeflow else None
+        if self.kubeflow is not None:
+            self._teams(self.kubeflow)
         self.register_outputs({"datacenterId": self.inventory.datacenter_id})
 
     def _namespace(self, name: str, ns: NamespaceSettings) -> SupervisorNamespace:
@@ -89,7 +96,7 @@ class Platform(pulumi.ComponentResource):
                 vm_class_ids=[self.vm_classes.class_ids[c] for c in ns.vm_classes],
                 content_library_ids=[self.libraries.library_ids[lib] for lib in ns.content_libraries],
             ),
-            opts=self.child,
+            opts=self.stateful,
         )
 
     def _supervisor_provider(self, name: str) -> k8s.Provider | None:
@@ -103,13 +110,13 @@ class Platform(pulumi.ComponentResource):
         workload = WorkloadCluster(
             cluster.name,
             WorkloadClusterArgs(
-                spec=cluster_spec(cluster, self.settings.stack),
+                spec=cluster_spec(self._with_team_pools(cluster), self.settings.stack),
                 supervisor=self.supervisor,
                 api=cluster.api,
                 trusted_cas={ca.name: ca.pem for ca in cluster.trusted_cas},
                 depends_on=[self.namespaces[cluster.namespace].namespace],
             ),
-            opts=self.child,
+            opts=self.stateful,
         )
         operator = cluster.gpu_operator
         if operator is not None and operator.enabled:
@@ -132,6 +139,43 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=workload),
             )
         return workload
+
+    def _with_team_pools(self, cluster: ClusterSettings) -> ClusterSettings:
+        """The Kubeflow cluster also carries the GPU pools teams ask for in their files."""
+        kf = self.settings.kubeflow
+        if kf is None or kf.cluster != cluster.name:
+            return cluster
+        pools = team_node_pools(self.settings.teams, self.settings.stack)
+        return cluster.model_copy(update={"node_pools": [*cluster.node_pools, *pools]})
+
+    def _teams(self, kubeflow: KubeflowPlatform) -> None:
+        """Per team: its profile and access in the Kubeflow cluster, and its GPU VMs."""
+        kf = self.settings.kubeflow
+        assert kf is not None
+        cluster = self._with_team_pools(next(c for c in self.settings.clusters if c.name == kf.cluster))
+        ready = [kubeflow.components[c] for c in ("profiles", "admissionWebhook") if c in kubeflow.components]
+        for team in self.settings.teams:
+            args = tenancy_args(team, self.settings.stack, cluster, self.clusters[kf.cluster].provider, ready)
+            if args is not None:
+                TeamTenancy(f"{self.settings.stack}-{team.name}", args, opts=self.stateful)
+            request = team.environments.get(self.settings.stack)
+            if request is not None and request.gpu_vms is not None and self.supervisor is not None:
+                vms = request.gpu_vms
+                labels = {ENVIRONMENT_LABEL: self.settings.stack, TEAM_LABEL: team.name}
+                namespace = self.namespaces[vms.namespace].namespace
+                GpuWorkerPool(
+                    f"{self.settings.stack}-{team.name}-gpu-vms",
+                    VgpuPoolArgs(
+                        vms.replicas,
+                        namespace.name,
+                        vms.vm_class,
+                        vms.image,
+                        vms.storage_class,
+                        self.supervisor,
+                        labels,
+                    ),
+                    opts=pulumi.ResourceOptions.merge(self.stateful, pulumi.ResourceOptions(depends_on=[namespace])),
+                )
 
     def _kubeflow(self) -> KubeflowPlatform:
         kf = self.settings.kubeflow
@@ -201,8 +245,9 @@ class Platform(pulumi.ComponentResource):
                 tag_ids=self.tags.tags_for(vm.team),
                 user_data=vm.cloud_init.user_data if vm.cloud_init else None,
                 thin_disks=all(d.thin for d in vm.disks),
+                team=vm.team,
             ),
-            opts=self.child,
+            opts=self.stateful,
         )
 
     def _gpu_pool(self, pool: PassthroughPool | VgpuPool) -> GpuWorkerPool:
@@ -223,7 +268,7 @@ class Platform(pulumi.ComponentResource):
                     labels,
                     user_data,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+                opts=pulumi.ResourceOptions.merge(self.stateful, pulumi.ResourceOptions(depends_on=[namespace])),
             )
         inv = self.inventory
         return GpuWorkerPool(
@@ -245,8 +290,9 @@ class Platform(pulumi.ComponentResource):
                 network_ids=[inv.network_ids["management"]],
                 tag_ids=self.tags.tags_for(pool.team),
                 user_data=user_data,
+                team=pool.team,
             ),
-            opts=self.child,
+            opts=self.stateful,
         )
 
 

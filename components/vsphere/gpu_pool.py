@@ -44,6 +44,7 @@ class PassthroughPoolArgs:
     network_ids: Sequence[pulumi.Input[str]]
     tag_ids: Sequence[pulumi.Input[str]]
     user_data: str | None = None
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class GpuWorkerPool(pulumi.ComponentResource):
                     ),
                     tag_ids=args.tag_ids,
                     user_data=args.user_data,
+                    team=args.team,
                     gpus=PassthroughGpus(
                         pci_device_ids=placement.devices,
                         mmio_size_gib=mmio_size_gib(args.gpus_per_vm, args.gpu_memory_gib),

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_vsphere as vsphere
 
+from components.labels import TEAM_EXTRA_CONFIG
+
 # The provider reads these back differently from what it wrote; without this every preview shows a diff.
 PERPETUAL_DIFFS = ["hvMode", "eptRviMode", "syncTimeWithHost"]
 
@@ -55,6 +57,7 @@ class VirtualMachineArgs:
     guest_id: str = "ubuntu64Guest"
     gpus: PassthroughGpus | None = None
     thin_disks: bool = True
+    team: str | None = None
 
 
 def mmio_size_gib(gpus: int, gpu_memory_gib: int) -> int:
@@ -87,6 +90,8 @@ class VirtualMachine(pulumi.ComponentResource):
         super().__init__("kubeflow-vsphere:vsphere:VirtualMachine", name, None, opts)
         p = args.placement
         extra = guestinfo(name, args.user_data)
+        if args.team is not None:
+            extra[TEAM_EXTRA_CONFIG] = args.team
         if args.gpus is not None:
             # Passthrough needs all memory reserved, EFI firmware and a 64-bit MMIO window for large BARs.
             extra |= {

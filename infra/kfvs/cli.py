@@ -10,8 +10,10 @@ import typer
 from infra.errors import ConfigError
 from infra.kfvs import diff as plan_diff
 from infra.kfvs import render
+from infra.kfvs.check import check as check_recording
+from infra.kfvs.check import mandatory, policy_packs
 from infra.kfvs.plan import to_json
-from infra.kfvs.run import plan_stack, validate_stack
+from infra.kfvs.run import plan_stack, record_stack, validate_stack
 from infra.kfvs.versions import versions_table
 
 app = typer.Typer(
@@ -40,7 +42,7 @@ def plan(
 ) -> None:
     """Print what `pulumi up` would create for STACK."""
     try:
-        result = plan_stack(stack)
+        result = plan_stack(stack, policies=True)
     except ConfigError as error:
         raise _fail(error) from None
     if json_:
@@ -65,6 +67,27 @@ def diff(
         raise _fail(error) from None
     result = plan_diff.diff_plans(old, head)
     sys.stdout.write((plan_diff.markdown if markdown else plan_diff.text)(result, stack, base))
+
+
+EXIT_POLICY = 3
+"""Exit status when a mandatory policy is violated."""
+
+
+@app.command()
+def check(stack: Stack) -> None:
+    """Judge STACK's plan with every policy pack, as `pulumi preview --policy-pack` would."""
+    try:
+        settings, recording = record_stack(stack)
+        verdicts = check_recording(recording)
+    except ConfigError as error:
+        raise _fail(error) from None
+    packs = ", ".join(p.name for p in policy_packs())
+    for v in verdicts:
+        print(f"[{v.level}] {v.pack}/{v.policy}: {v.message}" + (f"\n    {v.urn}" if v.urn else ""))
+    blocking = mandatory(verdicts)
+    print(f"{stack}: {len(verdicts)} violations ({len(blocking)} mandatory) from {packs}; {len(settings.teams)} teams")
+    if blocking:
+        raise typer.Exit(EXIT_POLICY)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from infra import paths
 from infra.kfvs.plan import Plan
 
 _COMPARED = ("inputs", "dependencies", "provider", "protect", "parent")
+"""What a change to a resource is; policy verdicts are shown by `kfvs check`, not diffed."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ def text(plan: Plan) -> str:
     lines += _columns([[str(n), t] for t, n in sorted(Counter(r["type"] for r in resources).items())], "  ")
     lines += ["", "Per-team totals:"]
     lines += _columns(_totals_rows(plan["totals"]), "  ")
+    lines += ["", "Policy verdicts:"]
+    lines += [f"  [{v['level']}] {v['pack']}/{v['policy']}: {v['message']}" for v in plan["policies"]] or [
+        "  none: every pack passes"
+    ]
     chains = kubeflow_chains(resources)
     if chains:
         lines += ["", "Kubeflow install graph:"]
@@ -36,6 +40,9 @@ def markdown(plan: Plan) -> str:
     out += ["", "| resources | type |", "|---:|---|"]
     out += [f"| {n} | `{t}` |" for t, n in sorted(Counter(r["type"] for r in resources).items())]
     out += ["", *(f"- {describe(c)}" for c in kubeflow_chains(resources))]
+    verdicts = plan["policies"]
+    out += ["", f"**Policy verdicts:** {len(verdicts) or 'none'}"]
+    out += [f"- `{v['level']}` {v['pack']}/{v['policy']}: {v['message']}" for v in verdicts]
     out += ["", "<details><summary>Resource tree</summary>", "", "```"]
     out += _tree_rows(resources)
     out += ["```", "", "</details>"]

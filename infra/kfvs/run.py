@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra import paths
+from infra.kfvs.check import check
 from infra.kfvs.plan import Plan, build_plan
 from infra.kfvs.recorder import Recording, record
 from infra.kfvs.stackfile import read_stack_config
@@ -26,7 +27,10 @@ def record_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[Settings,
     return settings, recording
 
 
-def plan_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> Plan:
-    """The plan of one stack, in the contract's shape."""
+def plan_stack(stack: str, root: Path = paths.PROJECT_ROOT, policies: bool = False) -> Plan:
+    """The plan of one stack, in the contract's shape; with `policies`, the packs' verdicts too."""
     settings, recording = record_stack(stack, root)
-    return build_plan(recording, [t.name for t in settings.teams])
+    plan = build_plan(recording, [t.name for t in settings.teams])
+    if policies:
+        plan["policies"] = [v.as_json() for v in check(recording, root)]
+    return plan

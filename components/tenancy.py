@@ -1,0 +1,221 @@
+"""One team in one environment: its Kubeflow profile with a quota, defaults, contributors and GPU access."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.labels import TEAM_LABEL
+
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
+INGRESS_PRINCIPALS = [
+    "cluster.local/ns/istio-system/sa/istio-ingressgateway",
+    "cluster.local/ns/kubeflow/sa/ml-pipeline-ui",
+]
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The profile's hard limits; GPUs always appear, as `requests.nvidia.com/gpu`."""
+
+    cpu: int
+    memory_gib: int
+    gpus: int
+    storage_gib: int
+    volumes: int
+
+    def hard(self) -> dict[str, str]:
+        return {
+            "requests.cpu": str(self.cpu),
+            "requests.memory": f"{self.memory_gib}Gi",
+            "requests.nvidia.com/gpu": str(self.gpus),
+            "requests.storage": f"{self.storage_gib}Gi",
+            "persistentvolumeclaims": str(self.volumes),
+        }
+
+
+@dataclass(frozen=True)
+class GpuPoolAccess:
+    """A GPU node pool the team may use, and the extra taint it carries (a team pool's own)."""
+
+    pool: str
+    team_taint: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class TenancyArgs:
+    """Who the team is, what it may request, and the GPU pools it can reach."""
+
+    team: str
+    owner: str
+    admins: Sequence[str]
+    editors: Sequence[str]
+    groups: Sequence[str]
+    quota: Quota
+    default_request: Mapping[str, str]
+    default_limit: Mapping[str, str]
+    gpu_pools: Sequence[GpuPoolAccess]
+    provider: pulumi.ProviderResource
+    labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+def kfam_name(email: str, role: str) -> str:
+    """KFAM's binding name for a user and role: `user-<email with non-alphanumerics as dashes>-clusterrole-<role>`."""
+    return f"user-{re.sub(r'[^a-z0-9]', '-', email.lower())}-clusterrole-{role}"
+
+
+def profile_spec(args: TenancyArgs) -> dict[str, Any]:
+    return {
+        "owner": {"kind": "User", "name": args.owner, "apiGroup": "rbac.authorization.k8s.io"},
+        "resourceQuotaSpec": {"hard": args.quota.hard()},
+    }
+
+
+class TeamTenancy(pulumi.ComponentResource):
+    """Namespace (owned by the profile), Profile, LimitRange, contributors (KFAM conventions), PodDefaults."""
+
+    def __init__(self, name: str, args: TenancyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kubeflow-vsphere:tenancy:TeamTenancy", name, None, opts)
+        self.args = args
+        labels = {**args.labels, TEAM_LABEL: args.team}
+        base = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on))
+        # Made before the Profile, with the owner annotation the profile controller checks, so the
+        # namespaced objects below never race the controller.
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.team, labels=labels, annotations={"owner": args.owner}),
+            opts=base,
+        )
+        profile = k8s.apiextensions.CustomResource(
+            f"{name}-profile",
+            api_version="kubeflow.org/v1",
+            kind="Profile",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.team, labels=labels),
+            spec=profile_spec(args),
+            opts=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+        inside = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace, profile]))
+        self._limit_range(name, labels, inside)
+        self._contributors(name, labels, inside)
+        self._pod_defaults(name, labels, inside)
+        self.register_outputs({"namespace": args.team})
+
+    def _meta(
+        self, name: str, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None
+    ) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=self.args.team, labels=dict(labels), annotations=dict(annotations or {}) or None
+        )
+
+    def _limit_range(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
+        k8s.core.v1.LimitRange(
+            f"{name}-defaults",
+            metadata=self._meta("kubeflow-vsphere-defaults", labels),
+            spec=k8s.core.v1.LimitRangeSpecArgs(
+                limits=[
+                    k8s.core.v1.LimitRangeItemArgs(
+                        type="Container",
+                        default_request=dict(self.args.default_request),
+                        default=dict(self.args.default_limit),
+                    )
+                ]
+            ),
+            opts=opts,
+        )
+
+    def _contributors(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
+        people = [(email, "admin") for email in self.args.admins] + [(email, "edit") for email in self.args.editors]
+        for email, role in people:
+            binding = kfam_name(email, role)
+            annotations = {"user": email, "role": role}
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-{binding}",
+                metadata=self._meta(binding, labels, annotations),
+                role_ref=k8s.rbac.v1.RoleRefArgs(
+                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=f"kubeflow-{role}"
+                ),
+                subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="User", name=email)],
+                opts=opts,
+            )
+            self._authorization(
+                f"{name}-{binding}-policy",
+                binding,
+                labels=labels,
+                annotations=annotations,
+                header="kubeflow-userid",
+                value=email,
+                opts=opts,
+            )
+        for group in self.args.groups:
+            binding = f"group-{re.sub(r'[^a-z0-9]', '-', group.lower())}-clusterrole-edit"
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-{binding}",
+                metadata=self._meta(binding, labels),
+                role_ref=k8s.rbac.v1.RoleRefArgs(
+                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="kubeflow-edit"
+                ),
+                subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=group)],
+                opts=opts,
+            )
+            self._authorization(
+                f"{name}-{binding}-policy",
+                binding,
+                labels=labels,
+                annotations={},
+                header="kubeflow-groups",
+                value=group,
+                opts=opts,
+            )
+
+    def _authorization(
+        self,
+        resource: str,
+        name: str,
+        *,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        header: str,
+        value: str,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        k8s.apiextensions.CustomResource(
+            resource,
+            api_version="security.istio.io/v1",
+            kind="AuthorizationPolicy",
+            metadata=self._meta(name, labels, annotations),
+            spec={
+                "action": "ALLOW",
+                "rules": [
+                    {
+                        "from": [{"source": {"principals": INGRESS_PRINCIPALS}}],
+                        "when": [{"key": f"request.headers[{header}]", "values": [value]}],
+                    }
+                ],
+            },
+            opts=opts,
+        )
+
+    def _pod_defaults(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
+        for access in self.args.gpu_pools:
+            tolerations = [GPU_TOLERATION]
+            if access.team_taint:
+                tolerations.append({"operator": "Equal", **access.team_taint})
+            selector = f"gpu-{access.pool}"
+            k8s.apiextensions.CustomResource(
+                f"{name}-poddefault-{access.pool}",
+                api_version="kubeflow.org/v1alpha1",
+                kind="PodDefault",
+                metadata=self._meta(selector, labels),
+                spec={
+                    "desc": f"Run on GPU node pool {access.pool}",
+                    "selector": {"matchLabels": {selector: "true"}},
+                    "tolerations": tolerations,
+                },
+                opts=opts,
+            )

@@ -1,0 +1,1 @@
+"""Policy pack `kubeflow-vsphere-guardrails`: safety rules every stack must keep."""

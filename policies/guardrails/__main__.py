@@ -1,0 +1,7 @@
+"""Entry point the Pulumi engine (and `kfvs check`) starts: serves the pack and prints its port."""
+
+from pulumi_policy import PolicyPack
+
+from policies.guardrails.rules import POLICIES
+
+PolicyPack(name="kubeflow-vsphere-guardrails", policies=POLICIES)

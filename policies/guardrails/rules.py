@@ -1,0 +1,199 @@
+"""Safety rules for every stack: credentials only through Secrets, TLS at the ingress, protected state in
+prod, fully reserved GPU memory, labelled team resources, pinned charts, GPU keys in every profile quota."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from policies.conventions import TEAM_LABEL
+from policies.usage import PROFILE, VM, VM_CLASS
+
+_CREDENTIAL_KEY = re.compile(
+    r"(password|passwd|secret|token|api[-_]?key|private[-_]?key|dockerconfigjson)$", re.IGNORECASE
+)
+_DEFAULT_CREDENTIALS = ("12341234", "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72")
+"""Upstream Kubeflow's example password and its published bcrypt hash."""
+_SECRET_KINDS = {"kubernetes:core/v1:Secret"}
+_CHARTS = {"kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release"}
+_KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
+_EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+_STATEFUL = [
+    VM,
+    "vsphere:index/contentLibrary:ContentLibrary",
+    "vsphere:index/namespace:Namespace",
+    "kubernetes:cluster.x-k8s.io/v1beta1:Cluster",
+    "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster",
+    PROFILE,
+    "kubernetes:vmoperator.vmware.com/v1alpha3:VirtualMachine",
+]
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(path, key, value) for every mapping entry, however deep."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else str(k)
+            yield here, str(k), v
+            yield from _walk(v, here)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{path}[{i}]")
+
+
+def _credentials(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for path, key, value in _walk(args.props):
+        if isinstance(value, str) and value in _DEFAULT_CREDENTIALS:
+            report(f"{path} holds a well-known default credential; generate one or use an identity provider", None)
+        elif (
+            args.resource_type not in _SECRET_KINDS and _CREDENTIAL_KEY.search(key) and isinstance(value, str) and value
+        ):
+            report(f"{path} is a credential written in plain text; put it in a Secret and reference it", None)
+
+
+def _gpu_memory(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    reserved, memory = props.get("memoryReservation"), props.get("memory")
+    fully = reserved == memory or props.get("memoryReservationLockedToMax")
+    if args.resource_type == VM and props.get("pciDeviceIds") and not fully:
+        report(f"GPU passthrough VM reserves {_n(reserved)} of {_n(memory)} MiB; reserve all of it", None)
+    if args.resource_type == VM_CLASS and props.get("vgpuDevices") and props.get("memoryReservation") != 100:
+        report(f"vGPU VM class reserves {_n(props.get('memoryReservation'))}% of memory; vGPU needs 100", None)
+
+
+def _n(value: Any) -> str:
+    """Numbers arrive as floats over the wire; show whole ones as integers."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    types = args.get_config().get("types", _STATEFUL)
+    if args.resource_type in types and not args.opts.protect:
+        report(f"{args.resource_type} '{args.name}' holds state: protect it in this environment", None)
+
+
+def _pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    if args.resource_type in _CHARTS:
+        version = str(props.get("version") or "")
+        if not _EXACT_VERSION.match(version):
+            report(f"chart '{props.get('chart')}' is not pinned to an exact version (got '{version or 'none'}')", None)
+    if args.resource_type == _KUSTOMIZE:
+        directory = str(props.get("directory") or "")
+        ref = directory.partition("?ref=")[2]
+        if directory.startswith(("https://", "git@", "ssh://")) and (not ref or ref in ("master", "main", "HEAD")):
+            report(f"kustomize directory '{directory}' is not pinned to a tag (?ref=<tag>)", None)
+
+
+def _profile_gpu_quota(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != PROFILE:
+        return
+    hard = ((args.props.get("spec") or {}).get("resourceQuotaSpec") or {}).get("hard") or {}
+    if "requests.nvidia.com/gpu" not in hard:
+        name = (args.props.get("metadata") or {}).get("name", args.name)
+        report(
+            f"profile '{name}' has no quota key requests.nvidia.com/gpu: every profile states its GPUs (0 is fine)",
+            None,
+        )
+
+
+def _labelled(args: StackValidationArgs, report: ReportViolation) -> None:
+    teams = {str((r.props.get("metadata") or {}).get("name")) for r in args.resources if r.resource_type == PROFILE}
+    for r in args.resources:
+        if not r.resource_type.startswith("kubernetes:"):
+            continue
+        metadata = r.props.get("metadata") or {}
+        owner = metadata.get("name") if r.resource_type == PROFILE else metadata.get("namespace")
+        if owner in teams and (metadata.get("labels") or {}).get(TEAM_LABEL) != owner:
+            report(
+                f"{r.resource_type} '{r.name}' belongs to team '{owner}' but lacks the label {TEAM_LABEL}={owner}",
+                r.urn,
+            )
+
+
+def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
+    gateways = [
+        r
+        for r in args.resources
+        if r.resource_type.startswith("kubernetes:networking.istio.io/")
+        and r.resource_type.rsplit(":", 1)[-1] in ("Gateway", "GatewayPatch")
+    ]
+    has_ingress = any(
+        r.resource_type in _CHARTS and r.props.get("chart") in ("gateway", "istio-ingress") for r in args.resources
+    )
+    if has_ingress and not gateways:
+        report("the ingress gateway serves no Gateway with TLS: Kubeflow would be reachable over plain HTTP", None)
+    for g in gateways:
+        servers = (g.props.get("spec") or {}).get("servers") or []
+        https = [
+            s
+            for s in servers
+            if (s.get("port") or {}).get("protocol") == "HTTPS" and (s.get("tls") or {}).get("credentialName")
+        ]
+        plain = [
+            s
+            for s in servers
+            if (s.get("port") or {}).get("protocol") == "HTTP" and not (s.get("tls") or {}).get("httpsRedirect")
+        ]
+        if not https:
+            report(f"gateway '{g.name}' has no HTTPS server with a certificate (tls.credentialName)", g.urn)
+        if plain:
+            report(f"gateway '{g.name}' serves plain HTTP without redirecting to HTTPS", g.urn)
+
+
+POLICIES: list[Any] = [
+    ResourceValidationPolicy(
+        name="no-literal-credentials",
+        description="Credentials reach resources only through Secrets; no well-known default credential anywhere.",
+        validate=_credentials,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="ingress-tls",
+        description="The platform's ingress answers HTTPS with a certificate and redirects HTTP.",
+        validate=_ingress_tls,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="stateful-resources-protected",
+        description="Resources that hold state are protected (enforced in prod through config).",
+        validate=_protected,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(properties={"types": {"type": "array", "items": {"type": "string"}}}),
+    ),
+    ResourceValidationPolicy(
+        name="gpu-memory-reserved",
+        description="GPU passthrough VMs and vGPU VM classes reserve all their memory.",
+        validate=_gpu_memory,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="team-resources-labelled",
+        description=f"Every Kubernetes object a team owns carries {TEAM_LABEL}.",
+        validate=_labelled,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="charts-pinned",
+        description="Every Helm chart has an exact version; every remote kustomize directory a tag.",
+        validate=_pinned,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="profile-gpu-quota",
+        description="Every Kubeflow profile has a quota with a GPU key.",
+        validate=_profile_gpu_quota,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+]

@@ -1,0 +1,1 @@
+"""Policy pack `kubeflow-vsphere-quotas`: every team inside the budget the platform grants it."""

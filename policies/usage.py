@@ -1,0 +1,175 @@
+"""What each team holds, summed from planned resources: the one implementation the policy packs and
+`kfvs plan`'s totals share.
+
+VMs count their vCPU, memory, passthrough GPUs and disks; VM Service VMs and node pools count
+replicas x their VM class; Kubeflow profiles count their quota (a grant in the shared cluster).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.conventions import TEAM_EXTRA_CONFIG, TEAM_LABEL
+
+VM = "vsphere:index/virtualMachine:VirtualMachine"
+VM_CLASS = "vsphere:index/virtualMachineClass:VirtualMachineClass"
+VM_SERVICE_VM = "kubernetes:vmoperator.vmware.com/v1alpha3:VirtualMachine"
+CAPI_CLUSTER = "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
+TKC = "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
+PROFILE = "kubernetes:kubeflow.org/v1:Profile"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A planned resource as policies see it."""
+
+    type: str
+    urn: str
+    props: Mapping[str, Any]
+
+
+@dataclass
+class Usage:
+    """Capacity held, and the VM classes and vGPU profiles it is held on."""
+
+    vcpu: float = 0
+    memory_gib: float = 0
+    gpus: int = 0
+    storage_gib: float = 0
+    vm_classes: set[str] = field(default_factory=set[str])
+    vgpu_profiles: set[str] = field(default_factory=set[str])
+
+    def add(self, vcpu: float = 0, memory_gib: float = 0, gpus: int = 0, storage_gib: float = 0) -> None:
+        self.vcpu += vcpu
+        self.memory_gib += memory_gib
+        self.gpus += gpus
+        self.storage_gib += storage_gib
+
+
+def team_usage(resources: Iterable[Resource]) -> dict[str, Usage]:
+    """Usage per team, over every kind of resource that holds capacity."""
+    resources = list(resources)
+    classes = {str(r.props.get("name")): r.props for r in resources if r.type == VM_CLASS}
+    usage: dict[str, Usage] = defaultdict(Usage)
+    for r in resources:
+        _METERS.get(r.type, _nothing)(r, classes, usage)
+    return dict(usage)
+
+
+def _nothing(_r: Resource, _classes: Mapping[str, Mapping[str, Any]], _usage: dict[str, Usage]) -> None:
+    return None
+
+
+def _vm(r: Resource, _classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+    team = (r.props.get("extraConfig") or {}).get(TEAM_EXTRA_CONFIG)
+    if team is None:
+        return
+    disks = r.props.get("disks") or []
+    usage[str(team)].add(
+        vcpu=_num(r.props.get("numCpus")),
+        memory_gib=_num(r.props.get("memory")) / 1024,
+        gpus=len(r.props.get("pciDeviceIds") or []),
+        storage_gib=sum(_num(d.get("size")) for d in disks),
+    )
+
+
+def _on_class(
+    usage: Usage, classes: Mapping[str, Mapping[str, Any]], name: Any, replicas: Any, storage: float = 0
+) -> None:
+    cls = classes.get(str(name), {})
+    count = int(_num(replicas))
+    profiles = [str(p) for p in cls.get("vgpuDevices") or []]
+    usage.add(
+        vcpu=_num(cls.get("cpus")) * count,
+        memory_gib=_num(cls.get("memory")) / 1024 * count,
+        gpus=len(profiles) * count,
+        storage_gib=storage * count,
+    )
+    usage.vm_classes.add(str(name))
+    usage.vgpu_profiles.update(profiles)
+
+
+def _vm_service_vm(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+    team = _labels(r.props).get(TEAM_LABEL)
+    if team is not None:
+        _on_class(usage[str(team)], classes, (r.props.get("spec") or {}).get("className"), 1)
+
+
+def _cluster_api(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+    topology = (r.props.get("spec") or {}).get("topology") or {}
+    for md in (topology.get("workers") or {}).get("machineDeployments") or []:
+        overrides = {o.get("name"): o.get("value") for o in (md.get("variables") or {}).get("overrides") or []}
+        labels = {lbl.get("key"): lbl.get("value") for lbl in overrides.get("nodePoolLabels") or []}
+        team = labels.get(TEAM_LABEL)
+        if team is not None:
+            disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in overrides.get("nodePoolVolumes") or [])
+            _on_class(usage[str(team)], classes, overrides.get("vmClass"), md.get("replicas"), disks)
+
+
+def _tkc(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+    for pool in ((r.props.get("spec") or {}).get("topology") or {}).get("nodePools") or []:
+        team = (pool.get("labels") or {}).get(TEAM_LABEL)
+        if team is not None:
+            disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in pool.get("volumes") or [])
+            _on_class(usage[str(team)], classes, pool.get("vmClass"), pool.get("replicas"), disks)
+
+
+def _profile(r: Resource, _classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+    team = _labels(r.props).get(TEAM_LABEL) or (r.props.get("metadata") or {}).get("name")
+    hard = ((r.props.get("spec") or {}).get("resourceQuotaSpec") or {}).get("hard") or {}
+    usage[str(team)].add(
+        vcpu=cpu_cores(hard.get("requests.cpu")),
+        memory_gib=gib(hard.get("requests.memory")),
+        gpus=int(_num(hard.get("requests.nvidia.com/gpu"))),
+        storage_gib=gib(hard.get("requests.storage")),
+    )
+
+
+_METERS = {VM: _vm, VM_SERVICE_VM: _vm_service_vm, CAPI_CLUSTER: _cluster_api, TKC: _tkc, PROFILE: _profile}
+
+
+def _labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    metadata = props.get("metadata") or {}
+    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+    return labels if isinstance(labels, Mapping) else {}
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|m|k|M|G|T)?$")
+_GIB = {
+    "Ki": 1 / 1024**2,
+    "Mi": 1 / 1024,
+    "Gi": 1.0,
+    "Ti": 1024.0,
+    "k": 1e3 / 1024**3,
+    "M": 1e6 / 1024**3,
+    "G": 1e9 / 1024**3,
+    "T": 1e12 / 1024**3,
+    None: 1 / 1024**3,
+}
+
+
+def gib(quantity: Any) -> float:
+    """A Kubernetes quantity of bytes (`128Gi`, `1Ti`, `500M`) in GiB; 0 when unreadable."""
+    match = _QUANTITY.match(str(quantity if quantity is not None else "0"))
+    if match is None or match.group(2) == "m":
+        return 0.0
+    return float(match.group(1)) * _GIB[match.group(2)]
+
+
+def cpu_cores(quantity: Any) -> float:
+    """A Kubernetes CPU quantity (`32`, `500m`) in cores."""
+    text = str(quantity if quantity is not None else "0")
+    if text.endswith("m"):
+        return _num(text[:-1]) / 1000
+    return _num(text)
