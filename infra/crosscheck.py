@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from components.kubeflow.dependencies import missing_prerequisites
 from components.vsphere.allocation import HostDevices, capacity, shortfall
 from infra.errors import Problem
 from infra.models.cluster import ClusterSettings
-from infra.models.compute import PassthroughPool, VgpuPool, VmClassSettings
+from infra.models.compute import NamespaceSettings, PassthroughPool, VgpuPool, VmClassSettings
 from infra.models.inventory import VsphereSettings
 from infra.models.kubeflow import KubeflowSettings
+from infra.models.team import Team, TeamEnvironment
 
 _VSPHERE = "kubeflow-vsphere:vsphere"
 _CLUSTERS = "kubeflow-vsphere:clusters"
@@ -198,3 +199,74 @@ def check_kubeflow(
     if kf.auth.mode == "staticUser" and tier == "prod":
         f.add(f"{key}.auth.mode", "staticUser is for labs: use oidc or ldap in prod")
     return f.problems
+
+
+@dataclass(frozen=True)
+class TeamContext:
+    """What a team file's requests are checked against: this stack and what it declares."""
+
+    stack: str
+    stacks: list[str]
+    kubeflow: KubeflowSettings | None
+    clusters: Sequence[ClusterSettings]
+    vsphere: VsphereSettings
+
+
+def check_team_requests(teams: Sequence[Team], files: Mapping[str, str], ctx: TeamContext) -> list[Problem]:
+    """Each team file names real environments, and what it asks for here fits what the stack offers."""
+    problems: list[Problem] = []
+    namespaces = {n.name: n for n in ctx.vsphere.namespaces}
+    classes = {c.name: c for c in ctx.vsphere.vm_classes}
+    for team in teams:
+        f = _Findings(files[team.name], None)
+        for env in team.environments:
+            f.need(env, ctx.stacks, f"environments.{env}", "environment (a stack under stacks/)")
+        request = team.environments.get(ctx.stack)
+        if request is not None:
+            _team_request(f, request, key=f"environments.{ctx.stack}", ctx=ctx, namespaces=namespaces, classes=classes)
+        problems += f.problems
+    return problems
+
+
+def _team_request(
+    f: _Findings,
+    request: TeamEnvironment,
+    *,
+    key: str,
+    ctx: TeamContext,
+    namespaces: Mapping[str, NamespaceSettings],
+    classes: Mapping[str, VmClassSettings],
+) -> None:
+    kf = ctx.kubeflow
+    if (request.profile or request.gpu_node_pool) and kf is None:
+        f.add(key, f"stack '{ctx.stack}' runs no Kubeflow: drop profile/gpuNodePool here or ask for Kubeflow there")
+    if kf is not None and request.profile and "profiles" not in kf.components.enabled():
+        f.add(f"{key}.profile", f"Kubeflow profiles are turned off in stack '{ctx.stack}'")
+    cluster = next((c for c in ctx.clusters if kf is not None and c.name == kf.cluster), None)
+    if request.gpu_node_pool is not None and cluster is not None:
+        _vgpu_class(
+            f, f"{key}.gpuNodePool.vmClass", request.gpu_node_pool.vm_class, classes, namespaces.get(cluster.namespace)
+        )
+    vms = request.gpu_vms
+    if vms is not None:
+        f.need(vms.namespace, namespaces, f"{key}.gpuVms.namespace", "namespace")
+        ns = namespaces.get(vms.namespace)
+        if ns is not None:
+            _vgpu_class(f, f"{key}.gpuVms.vmClass", vms.vm_class, classes, ns)
+            storage = [storage_class_name(p) for p in ns.storage_policies]
+            f.need(
+                vms.storage_class, storage, f"{key}.gpuVms.storageClass", "storage class", f" in namespace '{ns.name}'"
+            )
+
+
+def _vgpu_class(
+    f: _Findings, key: str, name: str, classes: Mapping[str, VmClassSettings], ns: NamespaceSettings | None
+) -> None:
+    f.need(name, classes, key, "VM class")
+    cls = classes.get(name)
+    if cls is not None and not cls.vgpu_devices:
+        f.add(key, f"VM class '{name}' has no vgpuDevices; GPU requests need a vGPU class")
+    if cls is not None and ns is not None and name not in ns.vm_classes:
+        f.add(
+            key, f"VM class '{name}' is not bound to namespace '{ns.name}'; bound: {', '.join(sorted(ns.vm_classes))}"
+        )

@@ -21,3 +21,8 @@ def relative(path: Path, root: Path = PROJECT_ROOT) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def list_stacks(root: Path = PROJECT_ROOT) -> list[str]:
+    """Stack names that have a file under stacks/."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (root / "stacks").glob("Pulumi.*.yaml"))

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from infra import paths
-from infra.crosscheck import check_clusters, check_kubeflow, check_vsphere
+from infra.crosscheck import TeamContext, check_clusters, check_kubeflow, check_team_requests, check_vsphere
 from infra.errors import ConfigError, Problem
 from infra.models.base import Model
 from infra.models.cluster import ClusterSettings
@@ -87,7 +87,7 @@ def load_settings(
     stack_config = _stack_config(config, stack_file, problems)
     problems += check_provider_keys(config, secret_keys, stack_file)
     before = len(problems)
-    teams = _teams(root / "stacks" / "teams", root, problems)
+    teams, team_files = _teams(root / "stacks" / "teams", root, problems)
     # With a broken team file its name is unknown; checking references to it would only add noise.
     team_names = None if len(problems) > before else [t.name for t in teams]
     if stack_config is not None:
@@ -97,6 +97,13 @@ def load_settings(
             stack_config.kubeflow, stack_config.clusters, stack_config.environment.tier, stack_file
         )
         problems += _check_secrets(stack_config, secret_keys, stack_file)
+        problems += check_team_requests(
+            teams,
+            team_files,
+            TeamContext(
+                stack, paths.list_stacks(root), stack_config.kubeflow, stack_config.clusters, stack_config.vsphere
+            ),
+        )
     if problems or stack_config is None:
         raise ConfigError(problems)
     return Settings(
@@ -168,7 +175,7 @@ def _decode(value: str) -> Any:
     return value
 
 
-def _teams(teams_dir: Path, root: Path, problems: list[Problem]) -> tuple[Team, ...]:
+def _teams(teams_dir: Path, root: Path, problems: list[Problem]) -> tuple[tuple[Team, ...], dict[str, str]]:
     """Every `stacks/teams/*.yaml`, in name order so the result never depends on the file system."""
     teams: list[Team] = []
     claimed: dict[str, str] = {}
@@ -189,7 +196,7 @@ def _teams(teams_dir: Path, root: Path, problems: list[Problem]) -> tuple[Team, 
             continue
         claimed[team.name] = file
         teams.append(team)
-    return tuple(sorted(teams, key=lambda t: t.name))
+    return tuple(sorted(teams, key=lambda t: t.name)), claimed
 
 
 def _team(path: Path, file: str, problems: list[Problem]) -> Team | None:

@@ -42,7 +42,7 @@ def read_stack_config(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[dict
 
 def list_stacks(root: Path = paths.PROJECT_ROOT) -> list[str]:
     """Stack names that have a file under stacks/."""
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (root / "stacks").glob("Pulumi.*.yaml"))
+    return paths.list_stacks(root)
 
 
 def _config_of(document: Any, file: str) -> tuple[dict[str, str], frozenset[str]]:
