@@ -7,10 +7,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from infra import paths
+from infra.errors import ConfigError
+from infra.kfvs.run import validate_stack
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", "infra", "components", "policies", "stacks")
 
@@ -47,3 +51,14 @@ def kfvs(project: Path) -> KfvsRunner:
         )
 
     return run
+
+
+def stack_problems(project: Path, edit: Callable[[dict[str, Any]], None], stack: str = "dev") -> dict[str, str]:
+    """Apply `edit` to the stack file's `config` mapping; the problems validation then reports, by key."""
+    path = project / f"stacks/Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    edit(document["config"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(ConfigError) as caught:
+        validate_stack(stack, project)
+    return {p.key: p.message for p in caught.value.problems}

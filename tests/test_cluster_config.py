@@ -6,24 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
 from components.services.gpu_operator import docker_config
-from infra.errors import ConfigError
-from infra.kfvs.run import validate_stack
+from tests.conftest import stack_problems
 
 KEY = "kubeflow-vsphere:clusters[0]"
 
 
 def _problems(project: Path, edit: Any) -> dict[str, str]:
-    path = project / "stacks/Pulumi.dev.yaml"
-    document = yaml.safe_load(path.read_text())
-    edit(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    with pytest.raises(ConfigError) as caught:
-        validate_stack("dev", project)
-    return {p.key: p.message for p in caught.value.problems}
+    return stack_problems(project, edit)
 
 
 def _cluster(config: dict[str, Any]) -> dict[str, Any]:

@@ -299,3 +299,8 @@ def test_generated_tenancy_objects_validate_against_real_schemas() -> None:
     for r in rec.of_type("kubernetes:core/v1:LimitRange"):
         body = {"apiVersion": "v1", "kind": "LimitRange", "metadata": r.inputs["metadata"], "spec": r.inputs["spec"]}
         kubernetes_validate.validate(body, "1.31", strict=True)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_example_stack_passes_every_pack(stack: str) -> None:
+    assert check(record_stack(stack)[1]) == []

@@ -6,24 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
-from infra.errors import ConfigError
-from infra.kfvs.run import validate_stack
+from tests.conftest import stack_problems
 
 Edit = Callable[[dict[str, Any]], None]
 
 
 def _problems(project: Path, edit: Edit) -> dict[str, str]:
-    path = project / "stacks/Pulumi.dev.yaml"
-    document = yaml.safe_load(path.read_text())
-    edit(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    with pytest.raises(ConfigError) as caught:
-        validate_stack("dev", project)
-    assert {p.file for p in caught.value.problems} == {"stacks/Pulumi.dev.yaml"}
-    return {p.key: p.message for p in caught.value.problems}
+    return stack_problems(project, edit)
 
 
 def _vs(config: dict[str, Any]) -> dict[str, Any]:

@@ -30,25 +30,16 @@ class Model(BaseModel):
     )
 
 
-def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"{value!r} is not a DNS label: use 1-63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return value
+def matching(pattern: str, what: str) -> AfterValidator:
+    """A validator that accepts strings matching `pattern` and otherwise says what was expected."""
+    compiled = re.compile(pattern)
 
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
 
-def _dns_name(value: str) -> str:
-    if not _DNS_NAME.match(value):
-        raise ValueError(f"{value!r} is not a DNS name such as 'kubeflow.dev.example.internal'")
-    return value
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an e-mail address such as 'ana@example.internal'")
-    return value
+    return AfterValidator(check)
 
 
 def _non_blank(value: str) -> str:
@@ -57,7 +48,13 @@ def _non_blank(value: str) -> str:
     return value
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-DnsName = Annotated[str, AfterValidator(_dns_name)]
-Email = Annotated[str, AfterValidator(_email)]
+DnsLabel = Annotated[
+    str,
+    matching(
+        _DNS_LABEL.pattern,
+        "a DNS label: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+    ),
+]
+DnsName = Annotated[str, matching(_DNS_NAME.pattern, "a DNS name such as 'kubeflow.dev.example.internal'")]
+Email = Annotated[str, matching(_EMAIL.pattern, "an e-mail address such as 'ana@example.internal'")]
 Name = Annotated[str, AfterValidator(_non_blank)]

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from infra.models.base import DnsLabel, Model, Name
-
-_TKR = re.compile(r"^v\d+\.\d+\.\d+---vmware\.[0-9a-z.\-]+$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+from infra.models.base import DnsLabel, Model, Name, matching
 
 
 def _cidr(value: str) -> str:
@@ -22,21 +18,17 @@ def _cidr(value: str) -> str:
     return value
 
 
-def _tkr(value: str) -> str:
-    if not _TKR.match(value):
-        raise ValueError(f"{value!r} is not a TKR name such as 'v1.31.4---vmware.1-fips-vkr.3'")
-    return value
-
-
-def _label_key(value: str) -> str:
-    if not _LABEL_KEY.match(value):
-        raise ValueError(f"{value!r} is not a Kubernetes label key such as 'example.com/team'")
-    return value
-
-
 Cidr = Annotated[str, AfterValidator(_cidr)]
-Tkr = Annotated[str, AfterValidator(_tkr)]
-LabelKey = Annotated[str, AfterValidator(_label_key)]
+Tkr = Annotated[
+    str, matching(r"^v\d+\.\d+\.\d+---vmware\.[0-9a-z.\-]+$", "a TKR name such as 'v1.31.4---vmware.1-fips-vkr.3'")
+]
+LabelKey = Annotated[
+    str,
+    matching(
+        r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        "a Kubernetes label key such as 'example.com/team'",
+    ),
+]
 
 
 class Taint(Model):

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from infra.models.base import DnsLabel, Model, Name
+from infra.models.base import DnsLabel, Model, Name, matching
 
-_PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
-_VGPU_PROFILE = re.compile(r"^grid_[a-z0-9]+-\d+[a-z]$")
-
-
-def _pci_address(value: str) -> str:
-    if not _PCI_ADDRESS.match(value):
-        raise ValueError(
-            f"{value!r} is not a PCI address such as '0000:3b:00.0' (as vCenter lists passthrough devices)"
-        )
-    return value
-
-
-def _vgpu_profile(value: str) -> str:
-    if not _VGPU_PROFILE.match(value):
-        raise ValueError(f"{value!r} is not a vGPU profile name such as 'grid_a100-40c'")
-    return value
-
-
-PciAddress = Annotated[str, AfterValidator(_pci_address)]
-VgpuProfile = Annotated[str, AfterValidator(_vgpu_profile)]
+PciAddress = Annotated[
+    str,
+    matching(
+        r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$",
+        "a PCI address such as '0000:3b:00.0' (as vCenter lists passthrough devices)",
+    ),
+]
+VgpuProfile = Annotated[str, matching(r"^grid_[a-z0-9]+-\d+[a-z]$", "a vGPU profile name such as 'grid_a100-40c'")]
 
 
 class VmClassSettings(Model):
