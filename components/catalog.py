@@ -14,6 +14,13 @@ class HelmChart:
     version: str
     app: str
     """The upstream project, as the README's table names it."""
+    licence: str | None = None
+    """Set when the licence is not open source: `kfvs plan` prints it whenever the chart is planned."""
+
+    @property
+    def ref(self) -> str:
+        """The chart reference Helm takes: the bare name for HTTP repositories, the full URL for OCI."""
+        return f"{self.repository}/{self.name}" if self.repository.startswith("oci://") else self.name
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,51 @@ ISTIO_GATEWAY = HelmChart(
 DEX = HelmChart("dex", "https://charts.dexidp.io", "0.24.0", "Dex")
 OAUTH2_PROXY = HelmChart("oauth2-proxy", "https://oauth2-proxy.github.io/manifests", "10.7.0", "oauth2-proxy")
 
-CHARTS: tuple[HelmChart, ...] = (GPU_OPERATOR, CERT_MANAGER, ISTIO_BASE, ISTIOD, ISTIO_GATEWAY, DEX, OAUTH2_PROXY)
+TRAINER = HelmChart("kubeflow-trainer", "oci://ghcr.io/kubeflow/charts", "2.3.0", "Kubeflow Trainer v2")
+_BSL = "Business Source License 1.1 (Seldon Core releases since 2024-01): production use needs a licence from Seldon"
+SELDON_CRDS = HelmChart(
+    "seldon-core-v2-crds",
+    "https://seldonio.github.io/helm-charts",
+    "2.10.2",
+    "Seldon Core v2 (CRDs)",
+    licence=_BSL,
+)
+SELDON_SETUP = HelmChart(
+    "seldon-core-v2-setup",
+    "https://seldonio.github.io/helm-charts",
+    "2.10.2",
+    "Seldon Core v2",
+    licence=_BSL,
+)
+MLRUN_CE = HelmChart("mlrun-ce", "https://mlrun.github.io/ce", "0.6.3", "MLRun CE (with Nuclio)")
+NUCLIO = HelmChart("nuclio", "https://nuclio.github.io/nuclio/charts", "0.20.1", "Nuclio")
+PACHYDERM = HelmChart(
+    "pachyderm",
+    "https://helm.pachyderm.com",
+    "2.11.6",
+    "Pachyderm",
+    licence="Pachyderm Community License (source-available, not open source): check its terms before use",
+)
+EMISSARY_CRDS = HelmChart("emissary-crds-chart", "oci://ghcr.io/emissary-ingress", "4.1.0", "Emissary-ingress (CRDs)")
+EMISSARY = HelmChart("emissary-ingress", "oci://ghcr.io/emissary-ingress", "4.1.0", "Emissary-ingress (Ambassador)")
+
+CHARTS: tuple[HelmChart, ...] = (
+    GPU_OPERATOR,
+    CERT_MANAGER,
+    ISTIO_BASE,
+    ISTIOD,
+    ISTIO_GATEWAY,
+    DEX,
+    OAUTH2_PROXY,
+    TRAINER,
+    SELDON_CRDS,
+    SELDON_SETUP,
+    MLRUN_CE,
+    NUCLIO,
+    PACHYDERM,
+    EMISSARY_CRDS,
+    EMISSARY,
+)
 
 CLUSTER_LOCAL_GATEWAY = Kustomization("common/istio/cluster-local-gateway/base", "Istio cluster-local gateway")
 KUBEFLOW_ISTIO_RESOURCES = Kustomization("common/istio/kubeflow-istio-resources/base", "Kubeflow Istio resources")
@@ -67,7 +118,26 @@ TENSORBOARDS_WEB_APP = Kustomization(
 PVC_VIEWER = Kustomization("applications/pvcviewer-controller/upstream/base", "PVC viewer controller")
 PIPELINES = Kustomization("applications/pipeline/overlays", "Kubeflow Pipelines (MySQL, SeaweedFS object store)")
 
+KATIB = Kustomization("applications/katib/upstream/installs/katib-with-kubeflow", "Katib")
+TRAINING_OPERATOR = Kustomization("applications/training-operator/upstream/overlays/kubeflow", "Training Operator v1")
+KNATIVE_SERVING = Kustomization("common/knative/knative-serving/overlays/gateways", "Knative Serving")
+KSERVE = Kustomization("applications/kserve/kserve", "KServe")
+MODELS_WEB_APP = Kustomization("applications/kserve/models-web-app/overlays/kubeflow", "KServe models web app")
+MODEL_REGISTRY = Kustomization("applications/model-registry/upstream/overlays/db", "Model Registry")
+MODEL_REGISTRY_ISTIO = Kustomization("applications/model-registry/upstream/options/istio", "Model Registry (Istio)")
+MODEL_REGISTRY_UI = Kustomization("applications/model-registry/upstream/options/ui/overlays/istio", "Model Registry UI")
+SPARK_OPERATOR = Kustomization("applications/spark/spark-operator/overlays/kubeflow", "Spark operator")
+
 KUSTOMIZATIONS: tuple[Kustomization, ...] = (
+    KATIB,
+    TRAINING_OPERATOR,
+    KNATIVE_SERVING,
+    KSERVE,
+    MODELS_WEB_APP,
+    MODEL_REGISTRY,
+    MODEL_REGISTRY_ISTIO,
+    MODEL_REGISTRY_UI,
+    SPARK_OPERATOR,
     CLUSTER_LOCAL_GATEWAY,
     KUBEFLOW_ISTIO_RESOURCES,
     KUBEFLOW_NAMESPACE,

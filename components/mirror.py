@@ -47,7 +47,10 @@ class RegistryMirror:
         return props
 
     def _values(self, value: Any, key: str = "") -> Any:
-        """Image references inside chart values (`image`, `repository`, `hub` keys that name a registry)."""
+        """Image references inside chart values: `image`/`repository`/`hub` strings, or a split
+        `registry` + `repository` pair (then only the registry moves)."""
+        if isinstance(value, dict) and isinstance(value.get("registry"), str) and "repository" in value:
+            return {**value, "registry": f"{self.host}/{value['registry']}"}
         if isinstance(value, dict):
             return {k: self._values(v, k) for k, v in value.items()}
         if isinstance(value, list):

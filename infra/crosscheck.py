@@ -191,7 +191,7 @@ def check_kubeflow(
     f = _Findings(file, None)
     key = "kubeflow-vsphere:kubeflow"
     f.need(kf.cluster, [c.name for c in clusters], f"{key}.cluster", "cluster (clusters)")
-    for component, missing in missing_prerequisites(kf.components.enabled()).items():
+    for component, missing in missing_prerequisites(kf.components.enabled(), kf.serving.raw_deployment).items():
         f.add(
             f"{key}.components.{component}",
             f"needs {', '.join(missing)}: enable {' and '.join(missing)} or turn {component} off",

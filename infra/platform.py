@@ -218,6 +218,8 @@ class Platform(pulumi.ComponentResource):
                     static_email=auth.static_user.email if auth.static_user else None,
                 ),
                 labels={ENVIRONMENT_LABEL: self.settings.stack},
+                trainer_runtimes=kf.training.trainer_runtimes,
+                raw_serving=kf.serving.raw_deployment,
             ),
             opts=self.child,
         )

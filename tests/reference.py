@@ -24,3 +24,38 @@ def crd_schema(file: str, version: str) -> dict[str, Any]:
             schema: dict[str, Any] = served["schema"]["openAPIV3Schema"]
             return schema
     raise AssertionError(f"{file} does not serve {version}")
+
+
+FREE_FORM = {"istiod": ("meshConfig",), "gateway": ("labels",)}
+"""Free-form maps of a chart: Istio's MeshConfig, and the gateway's labels for all its resources."""
+
+
+def unknown_values_keys(chart: str, version: str, values: Any) -> list[str]:
+    """Key paths of `values` that the chart's reference values.yaml does not have (free-form maps excepted)."""
+    path = REFERENCE / "helm-values" / f"{chart}-{version}-values.yaml"
+    if not path.is_file():
+        return [f"(no reference values for {chart} {version})"] if values else []
+    reference = yaml.safe_load(path.read_text()) or {}
+    reference = reference.get("_internal_defaults_do_not_set", reference)
+    return [
+        ".".join(keys)
+        for keys in _paths(values or {})
+        if keys and keys[0] not in FREE_FORM.get(chart, ()) and not _exists(reference, keys)
+    ]
+
+
+def _paths(values: Any, prefix: tuple[str, ...] = ()) -> list[list[str]]:
+    if not isinstance(values, dict) or not values:
+        return [list(prefix)]
+    return [p for k, v in values.items() for p in _paths(v, (*prefix, k))]
+
+
+def _exists(reference: Any, path: list[str]) -> bool:
+    node = reference
+    for part in path:
+        if isinstance(node, dict) and not node:
+            return True  # a free-form map in the chart
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True

@@ -51,7 +51,7 @@ def test_broken_inputs_fail_cleanly_one_line_each(kfvs: KfvsRunner, project: Pat
 def test_missing_stack_and_malformed_stack_file(kfvs: KfvsRunner, project: Path) -> None:
     run = kfvs("plan", "nope")
     lines = _assert_clean_failure(run.stderr, run.returncode)
-    assert lines == ["  stacks/Pulumi.nope.yaml: no such stack; stacks here: dev, prod, staging"]
+    assert lines == ["  stacks/Pulumi.nope.yaml: no such stack; stacks here: dev, prod, sandbox, staging"]
     (project / "stacks/Pulumi.staging.yaml").write_text("config:\n  a: [\n")
     run = kfvs("validate", "staging")
     lines = _assert_clean_failure(run.stderr, run.returncode)

@@ -29,7 +29,7 @@ def test_unknown_environment_in_a_team_file(project: Path) -> None:
         d["environments"]["qa"] = d["environments"]["dev"]
 
     message = _edit_team(project, "vision", edit)["environments.qa"]
-    assert message == "unknown environment (a stack under stacks/) 'qa'; declared: dev, prod, staging"
+    assert message == "unknown environment (a stack under stacks/) 'qa'; declared: dev, prod, sandbox, staging"
 
 
 def test_team_gpu_pool_needs_a_bound_vgpu_class(project: Path) -> None:

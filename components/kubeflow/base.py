@@ -58,11 +58,12 @@ class KubeflowComponent(pulumi.ComponentResource):
         self, name: str, chart: HelmChart, namespace: str, values: Mapping[str, Any], *after: pulumi.Resource
     ) -> k8s.helm.v4.Chart:
         self.artifacts.append(f"{chart.repository}/{chart.name}@{chart.version}")
+        oci = chart.repository.startswith("oci://")
         return k8s.helm.v4.Chart(
             name,
-            chart=chart.name,
+            chart=chart.ref,
             version=chart.version,
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=chart.repository),
+            repository_opts=None if oci else k8s.helm.v4.RepositoryOptsArgs(repo=chart.repository),
             namespace=namespace,
             values=dict(values),
             opts=self.opts(*after),

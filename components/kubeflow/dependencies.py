@@ -19,6 +19,18 @@ DEPENDENCIES: Mapping[str, tuple[str, ...]] = {
     "tensorboards": ("kubeflowNamespace", "istio"),
     "pvcViewer": ("certManager", "kubeflowNamespace"),
     "pipelines": ("profiles",),
+    "katib": ("kubeflowNamespace", "certManager", "istio"),
+    "trainingOperator": ("kubeflowNamespace",),
+    "trainer": ("kubeflowNamespace",),
+    "knative": ("istio",),
+    "kserve": ("certManager", "istio", "knative"),
+    "modelRegistry": ("kubeflowNamespace", "istio"),
+    "sparkOperator": ("kubeflowNamespace",),
+    "seldonCore": (),
+    "mlrun": (),
+    "nuclio": (),
+    "pachyderm": (),
+    "emissary": (),
 }
 """Component -> the components that must be installed before it."""
 
@@ -35,17 +47,36 @@ UPSTREAM_ORDER: tuple[str, ...] = (
     "pvcViewer",
     "volumesWebApp",
     "tensorboards",
+    "knative",
+    "kserve",
     "pipelines",
+    "katib",
+    "trainer",
+    "trainingOperator",
+    "sparkOperator",
+    "modelRegistry",
+    "seldonCore",
+    "mlrun",
+    "nuclio",
+    "pachyderm",
+    "emissary",
 )
 """Upstream's install order (manifests README): a serial chain, one step per component."""
 
 
-def missing_prerequisites(enabled: Iterable[str]) -> dict[str, list[str]]:
+def requirements(component: str, raw_serving: bool = False) -> tuple[str, ...]:
+    """A component's prerequisites; KServe in raw-deployment mode does without Knative."""
+    needs = DEPENDENCIES[component]
+    if component == "kserve" and raw_serving:
+        return tuple(d for d in needs if d != "knative")
+    return needs
+
+
+def missing_prerequisites(enabled: Iterable[str], raw_serving: bool = False) -> dict[str, list[str]]:
     """For each enabled component, the prerequisites that are not enabled."""
     on = set(enabled)
-    return {
-        c: [d for d in DEPENDENCIES[c] if d not in on] for c in sorted(on) if any(d not in on for d in DEPENDENCIES[c])
-    }
+    missing = {c: [d for d in requirements(c, raw_serving) if d not in on] for c in sorted(on)}
+    return {c: m for c, m in missing.items() if m}
 
 
 def install_order(enabled: Iterable[str]) -> list[str]:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.kubeflow import apps
+from components.kubeflow import addons, apps, workloads
 from components.kubeflow.auth import Dex, IdentitySettings, OAuth2Proxy
 from components.kubeflow.base import ComponentArgs, KubeflowComponent
-from components.kubeflow.dependencies import DEPENDENCIES, install_order, longest_chain
+from components.kubeflow.dependencies import install_order, longest_chain, requirements
 from components.kubeflow.ingress import CertManager, IngressSettings, Istio
 
 _SIMPLE: Mapping[str, type[KubeflowComponent]] = {
@@ -24,6 +24,16 @@ _SIMPLE: Mapping[str, type[KubeflowComponent]] = {
     "tensorboards": apps.Tensorboards,
     "pvcViewer": apps.PvcViewer,
     "pipelines": apps.Pipelines,
+    "katib": workloads.Katib,
+    "trainingOperator": workloads.TrainingOperator,
+    "knative": workloads.Knative,
+    "modelRegistry": workloads.ModelRegistry,
+    "sparkOperator": workloads.SparkOperator,
+    "seldonCore": addons.SeldonCore,
+    "mlrun": addons.MLRun,
+    "nuclio": addons.Nuclio,
+    "pachyderm": addons.Pachyderm,
+    "emissary": addons.Emissary,
 }
 
 
@@ -37,6 +47,8 @@ class KubeflowArgs:
     identity: IdentitySettings
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
     depends_on: Sequence[pulumi.Resource] = ()
+    trainer_runtimes: Sequence[str] = ("torch",)
+    raw_serving: bool = False
 
 
 class KubeflowPlatform(pulumi.ComponentResource):
@@ -51,10 +63,10 @@ class KubeflowPlatform(pulumi.ComponentResource):
         self.components = {}
         self.static_password = None
         for key in install_order(args.enabled):
-            after = [self.components[d] for d in DEPENDENCIES[key]]
+            after = [self.components[d] for d in requirements(key, args.raw_serving)]
             base = ComponentArgs(provider=args.provider, depends_on=[*args.depends_on, *after], labels=args.labels)
             self.components[key] = self._component(f"{name}-{_kebab(key)}", key, base, args)
-        self.longest_chain = longest_chain({k: DEPENDENCIES[k] for k in self.components})
+        self.longest_chain = longest_chain({k: requirements(k, args.raw_serving) for k in self.components})
         self.register_outputs({"components": sorted(self.components), "longestChain": self.longest_chain})
 
     def _component(self, name: str, key: str, base: ComponentArgs, args: KubeflowArgs) -> KubeflowComponent:
@@ -69,6 +81,10 @@ class KubeflowPlatform(pulumi.ComponentResource):
             dex_component = self.components["dex"]
             assert isinstance(dex_component, Dex)
             return OAuth2Proxy(name, base, args.ingress.hostname, dex_component.client_secret, child)
+        if key == "trainer":
+            return workloads.Trainer(name, base, args.trainer_runtimes, child)
+        if key == "kserve":
+            return workloads.KServe(name, base, args.raw_serving, child)
         return _SIMPLE[key](name, base, child)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from components import catalog
 from infra.kfvs.chain import describe, kubeflow_chains
 from infra.kfvs.plan import Plan
 
@@ -20,6 +21,10 @@ def text(plan: Plan) -> str:
     lines += _columns([[str(n), t] for t, n in sorted(Counter(r["type"] for r in resources).items())], "  ")
     lines += ["", "Per-team totals:"]
     lines += _columns(_totals_rows(plan["totals"]), "  ")
+    notices = licence_notices(resources)
+    if notices:
+        lines += ["", "Licence notices:"]
+        lines += [f"  ! {n}" for n in notices]
     lines += ["", "Policy verdicts:"]
     lines += [f"  [{v['level']}] {v['pack']}/{v['policy']}: {v['message']}" for v in plan["policies"]] or [
         "  none: every pack passes"
@@ -40,6 +45,7 @@ def markdown(plan: Plan) -> str:
     out += ["", "| resources | type |", "|---:|---|"]
     out += [f"| {n} | `{t}` |" for t, n in sorted(Counter(r["type"] for r in resources).items())]
     out += ["", *(f"- {describe(c)}" for c in kubeflow_chains(resources))]
+    out += [f"> **Licence:** {n}" for n in licence_notices(resources)]
     verdicts = plan["policies"]
     out += ["", f"**Policy verdicts:** {len(verdicts) or 'none'}"]
     out += [f"- `{v['level']}` {v['pack']}/{v['policy']}: {v['message']}" for v in verdicts]
@@ -47,6 +53,19 @@ def markdown(plan: Plan) -> str:
     out += _tree_rows(resources)
     out += ["```", "", "</details>"]
     return "\n".join(out) + "\n"
+
+
+def licence_notices(resources: list[dict[str, Any]]) -> list[str]:
+    """One line per planned chart whose licence is not open source (matched by chart name, so mirrored refs count)."""
+    restricted = {c.name: c for c in catalog.CHARTS if c.licence}
+    names = {str(r["inputs"].get("chart", "")).rsplit("/", 1)[-1] for r in resources if r["type"] in _CHART_TYPES}
+    return [
+        f"{restricted[n].app} {restricted[n].version}: {restricted[n].licence}"
+        for n in sorted(names & restricted.keys())
+    ]
+
+
+_CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
 
 
 def _tree_rows(resources: list[dict[str, Any]]) -> list[str]:

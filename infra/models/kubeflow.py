@@ -26,6 +26,19 @@ class KubeflowComponents(Model):
     tensorboards: bool = True
     pvc_viewer: bool = True
     pipelines: bool = True
+    katib: bool = True
+    training_operator: bool = True
+    trainer: bool = True
+    knative: bool = True
+    kserve: bool = True
+    model_registry: bool = True
+    spark_operator: bool = True
+    # Integrations: off unless asked for (Seldon Core and Pachyderm are not open source).
+    seldon_core: bool = False
+    mlrun: bool = False
+    nuclio: bool = False
+    pachyderm: bool = False
+    emissary: bool = False
 
     def enabled(self) -> list[str]:
         """Enabled components by their camelCase keys, as the dependency map names them."""
@@ -112,6 +125,37 @@ class GatewaySettings(Model):
     annotations: dict[str, str] = Field(default_factory=dict[str, str])
 
 
+TrainerRuntime = Literal["torch", "deepspeed", "xgboost", "jax", "mlx"]
+
+RETIRED_FRAMEWORKS = {
+    "mxnet": "MXNet (MXJob) was retired from the Kubeflow Training Operator upstream; use PyTorchJob or Trainer v2",
+    "chainer": "Chainer (ChainerJob) was retired upstream with Chainer itself; use PyTorchJob or Trainer v2",
+}
+
+
+class TrainingSettings(Model):
+    """Which job kinds teams use (Training Operator v1) and which Trainer v2 runtimes to install."""
+
+    frameworks: list[str] = Field(default_factory=lambda: ["tensorflow", "pytorch", "mpi", "xgboost"])
+    trainer_runtimes: list[TrainerRuntime] = Field(default_factory=lambda: list[TrainerRuntime](["torch"]))
+
+    @model_validator(mode="after")
+    def _supported(self) -> TrainingSettings:
+        known = {"tensorflow", "pytorch", "mpi", "xgboost", "paddle", "jax"}
+        for framework in self.frameworks:
+            if framework in RETIRED_FRAMEWORKS:
+                raise ValueError(RETIRED_FRAMEWORKS[framework])
+            if framework not in known:
+                raise ValueError(f"unknown framework '{framework}'; supported: {', '.join(sorted(known))}")
+        return self
+
+
+class ServingSettings(Model):
+    """KServe's mode: serverless on Knative (default) or raw Deployments for sites without Knative."""
+
+    raw_deployment: bool = False
+
+
 class KubeflowSettings(Model):
     """Kubeflow on one workload cluster."""
 
@@ -121,6 +165,8 @@ class KubeflowSettings(Model):
     auth: AuthSettings
     tls: TlsSettings = Field(default_factory=TlsSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
 
 
 class RegistryMirrorSettings(Model):
