@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,23 +59,30 @@ def check(recording: Recording, root: Path = paths.PROJECT_ROOT) -> list[Verdict
     resources = [
         r for r in sorted(recording.resources.values(), key=lambda r: r.urn) if r.type != "pulumi:pulumi:Stack"
     ]
-    verdicts: list[Verdict] = []
-    for pack in policy_packs(root):
-        with _serve(pack, root) as stub:
-            info = stub.GetAnalyzerInfo(empty_pb2.Empty())
-            stub.Configure(
-                analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_config(pack, recording.stack, info, root))
-            )
-            # A resource policy's finding is about the resource analysed: the engine attributes it so.
-            found = [(d, d.urn or r.urn) for r in resources for d in stub.Analyze(_analyze_request(r)).diagnostics]
-            stack = analyzer_pb2.AnalyzeStackRequest(resources=[_resource(r) for r in resources])
-            found += [(d, d.urn) for d in stub.AnalyzeStack(stack).diagnostics]
-            verdicts += [
-                # The SDK prefixes each message with the policy's description; the verdict keeps the finding.
-                Verdict(d.policyPackName, d.policyName, _NAMES[d.enforcementLevel], urn, d.message.rpartition("\n")[2])
-                for d, urn in found
-            ]
-    return sorted(verdicts)
+    packs = policy_packs(root)
+    # Packs are separate processes: judging them side by side uses the machine's cores.
+    with ThreadPoolExecutor(max_workers=max(1, len(packs))) as pool:
+        results = list(pool.map(lambda pack: _judge(pack, recording.stack, resources, root), packs))
+    return sorted(v for verdicts in results for v in verdicts)
+
+
+def _judge(pack: Path, stack: str, resources: Sequence[Registration], root: Path) -> list[Verdict]:
+    with _serve(pack, root) as stub:
+        info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+        stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_config(pack, stack, info, root)))
+        found: list[tuple[Any, str]] = []
+        if any(p.policy_type != analyzer_pb2.POLICY_TYPE_STACK for p in info.policies):
+            # Sent all at once and collected after, so round trips overlap; a finding is about the resource analysed.
+            pending = [(r, stub.Analyze.future(_analyze_request(r))) for r in resources]
+            found += [(d, d.urn or r.urn) for r, f in pending for d in f.result().diagnostics]
+        if any(p.policy_type != analyzer_pb2.POLICY_TYPE_RESOURCE for p in info.policies):
+            request = analyzer_pb2.AnalyzeStackRequest(resources=[_resource(r) for r in resources])
+            found += [(d, d.urn) for d in stub.AnalyzeStack(request).diagnostics]
+    # The SDK prefixes each message with the policy's description; the verdict keeps the finding.
+    return [
+        Verdict(d.policyPackName, d.policyName, _NAMES[d.enforcementLevel], urn, d.message.rpartition("\n")[2])
+        for d, urn in found
+    ]
 
 
 @contextmanager

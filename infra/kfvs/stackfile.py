@@ -14,6 +14,7 @@ import yaml
 
 from infra import paths
 from infra.errors import ConfigError, Problem
+from infra.settings import SAFE_LOADER
 
 # Top-level keys of a stack file besides `config` that Pulumi itself writes.
 _ENGINE_KEYS = {"config", "encryptionsalt", "encryptedkey", "secretsprovider", "environment"}
@@ -31,7 +32,7 @@ def read_stack_config(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[dict
     if not path.is_file():
         raise ConfigError([Problem(file, "", f"no such stack; stacks here: {', '.join(list_stacks(root)) or 'none'}")])
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
