@@ -33,6 +33,7 @@ _LEVELS = {
 }
 _NAMES = {v: k for k, v in _LEVELS.items()}
 _START_TIMEOUT_S = 60
+_WINDOW = 32
 
 
 @dataclass(frozen=True, order=True)
@@ -72,9 +73,11 @@ def _judge(pack: Path, stack: str, resources: Sequence[Registration], root: Path
         stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_config(pack, stack, info, root)))
         found: list[tuple[Any, str]] = []
         if any(p.policy_type != analyzer_pb2.POLICY_TYPE_STACK for p in info.policies):
-            # Sent all at once and collected after, so round trips overlap; a finding is about the resource analysed.
-            pending = [(r, stub.Analyze.future(_analyze_request(r))) for r in resources]
-            found += [(d, d.urn or r.urn) for r, f in pending for d in f.result().diagnostics]
+            # Sent in windows and collected after, so round trips overlap without flooding the pack's server;
+            # a finding is about the resource analysed.
+            for start in range(0, len(resources), _WINDOW):
+                pending = [(r, stub.Analyze.future(_analyze_request(r))) for r in resources[start : start + _WINDOW]]
+                found += [(d, d.urn or r.urn) for r, f in pending for d in f.result().diagnostics]
         if any(p.policy_type != analyzer_pb2.POLICY_TYPE_RESOURCE for p in info.policies):
             request = analyzer_pb2.AnalyzeStackRequest(resources=[_resource(r) for r in resources])
             found += [(d, d.urn) for d in stub.AnalyzeStack(request).diagnostics]
