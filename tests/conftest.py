@@ -62,3 +62,13 @@ def stack_problems(project: Path, edit: Callable[[dict[str, Any]], None], stack:
     with pytest.raises(ConfigError) as caught:
         validate_stack(stack, project)
     return {p.key: p.message for p in caught.value.problems}
+
+
+def git(root: Path, *args: str) -> None:
+    """Run git in a test repository, as a throwaway identity."""
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.internal", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.kfvs.diff import Change, diff_plans, markdown, text
-from tests.conftest import KfvsRunner
+from tests.conftest import KfvsRunner, git
 
 
 def _plan(*resources: dict[str, Any]) -> dict[str, Any]:
@@ -47,19 +47,10 @@ def test_identical_plans_have_no_changes() -> None:
     assert "no changes against main" in markdown(d, "s", "main")
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.internal", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_diff_against_a_git_revision_shows_only_the_new_team(kfvs: KfvsRunner, project: Path) -> None:
-    _git(project, "init", "-q", "-b", "main")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "base")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "base")
     (project / "stacks/teams/speech.yaml").write_text("name: speech\nowners: [ivo@example.internal]\n")
     run = kfvs("diff", "dev", "--base", "main", "--markdown")
     assert run.returncode == 0, run.stderr
@@ -71,7 +62,7 @@ def test_diff_against_a_git_revision_shows_only_the_new_team(kfvs: KfvsRunner, p
 
 
 def test_diff_with_an_unknown_base_fails_cleanly(kfvs: KfvsRunner, project: Path) -> None:
-    _git(project, "init", "-q", "-b", "main")
+    git(project, "init", "-q", "-b", "main")
     run = kfvs("diff", "dev", "--base", "no-such-ref")
     assert run.returncode == 1
     assert "Traceback" not in run.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -11,7 +10,7 @@ from infra import paths
 from infra.kfvs.check import Verdict
 from infra.kfvs.diff import PlanDiff
 from infra.kfvs.pr import MARKER, StackReport, affected_stacks, codeowners, render_comment
-from tests.conftest import KfvsRunner
+from tests.conftest import KfvsRunner, git
 
 STACKS = ["dev", "prod", "sandbox", "staging"]
 
@@ -49,19 +48,10 @@ def test_codeowners_is_generated_from_the_team_files() -> None:
     assert "/stacks/teams/vision.yaml  ana.silva@example.internal" in codeowners()
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.internal", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_a_team_file_change_diffs_only_that_teams_resources(kfvs: KfvsRunner, project: Path) -> None:
-    _git(project, "init", "-q", "-b", "main")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "base")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "base")
     path = project / "stacks/teams/vision.yaml"
     document = yaml.safe_load(path.read_text())
     document["environments"]["dev"]["profile"]["quota"]["gpus"] = 3
@@ -71,7 +61,7 @@ def test_a_team_file_change_diffs_only_that_teams_resources(kfvs: KfvsRunner, pr
     assert run.stdout.startswith("dev: 0 to add, 1 to change, 0 to delete (against main)")
     assert "~ kubernetes:kubeflow.org/v1:Profile" in run.stdout
     assert 'inputs.spec.resourceQuotaSpec.hard.requests.nvidia.com/gpu: "4" => "3"' in run.stdout
-    _git(project, "commit", "-qam", "vision asks for 3 GPUs")
+    git(project, "commit", "-qam", "vision asks for 3 GPUs")
     comment = kfvs("pr-comment", "--base", "main~1")
     assert comment.returncode == 0, comment.stderr
     assert comment.stdout.startswith(MARKER)
