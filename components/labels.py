@@ -25,11 +25,6 @@ def environment_tag_category(environment: str) -> str:
     return f"{TAG_CATEGORY_PREFIX}{environment}-environment"
 
 
-def is_team_tag_category(name: str) -> bool:
-    """True for the team category of any environment."""
-    return name.startswith(TAG_CATEGORY_PREFIX) and name.endswith("-team")
-
-
 GPU_POOL_LABEL = "kubeflow-vsphere.io/gpu-pool"
 """Node label naming the GPU node pool a node belongs to (node selectors and PodDefaults use it)."""
 

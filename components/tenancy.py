@@ -70,6 +70,33 @@ def kfam_name(email: str, role: str) -> str:
     return f"user-{re.sub(r'[^a-z0-9]', '-', email.lower())}-clusterrole-{role}"
 
 
+@dataclass(frozen=True)
+class _Grant:
+    """Access for one user (KFAM's naming and annotations) or one directory group."""
+
+    binding: str
+    kind: str
+    subject: str
+    role: str
+    header: str
+    annotations: Mapping[str, str]
+
+
+def _grants(args: TenancyArgs) -> list[_Grant]:
+    people = [(email, "admin") for email in args.admins] + [(email, "edit") for email in args.editors]
+    grants = [
+        _Grant(kfam_name(email, role), "User", email, role, "kubeflow-userid", {"user": email, "role": role})
+        for email, role in people
+    ]
+    grants += [
+        _Grant(
+            f"group-{re.sub(r'[^a-z0-9]', '-', g.lower())}-clusterrole-edit", "Group", g, "edit", "kubeflow-groups", {}
+        )
+        for g in args.groups
+    ]
+    return grants
+
+
 def profile_spec(args: TenancyArgs) -> dict[str, Any]:
     return {
         "owner": {"kind": "User", "name": args.owner, "apiGroup": "rbac.authorization.k8s.io"},
@@ -130,76 +157,35 @@ class TeamTenancy(pulumi.ComponentResource):
         )
 
     def _contributors(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
-        people = [(email, "admin") for email in self.args.admins] + [(email, "edit") for email in self.args.editors]
-        for email, role in people:
-            binding = kfam_name(email, role)
-            annotations = {"user": email, "role": role}
+        """Per person or group: a RoleBinding and an Istio AuthorizationPolicy of the same name."""
+        for grant in _grants(self.args):
             k8s.rbac.v1.RoleBinding(
-                f"{name}-{binding}",
-                metadata=self._meta(binding, labels, annotations),
+                f"{name}-{grant.binding}",
+                metadata=self._meta(grant.binding, labels, grant.annotations),
                 role_ref=k8s.rbac.v1.RoleRefArgs(
-                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=f"kubeflow-{role}"
+                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=f"kubeflow-{grant.role}"
                 ),
-                subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="User", name=email)],
-                opts=opts,
-            )
-            self._authorization(
-                f"{name}-{binding}-policy",
-                binding,
-                labels=labels,
-                annotations=annotations,
-                header="kubeflow-userid",
-                value=email,
-                opts=opts,
-            )
-        for group in self.args.groups:
-            binding = f"group-{re.sub(r'[^a-z0-9]', '-', group.lower())}-clusterrole-edit"
-            k8s.rbac.v1.RoleBinding(
-                f"{name}-{binding}",
-                metadata=self._meta(binding, labels),
-                role_ref=k8s.rbac.v1.RoleRefArgs(
-                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="kubeflow-edit"
-                ),
-                subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=group)],
-                opts=opts,
-            )
-            self._authorization(
-                f"{name}-{binding}-policy",
-                binding,
-                labels=labels,
-                annotations={},
-                header="kubeflow-groups",
-                value=group,
-                opts=opts,
-            )
-
-    def _authorization(
-        self,
-        resource: str,
-        name: str,
-        *,
-        labels: Mapping[str, str],
-        annotations: Mapping[str, str],
-        header: str,
-        value: str,
-        opts: pulumi.ResourceOptions,
-    ) -> None:
-        k8s.apiextensions.CustomResource(
-            resource,
-            api_version="security.istio.io/v1",
-            kind="AuthorizationPolicy",
-            metadata=self._meta(name, labels, annotations),
-            spec={
-                "action": "ALLOW",
-                "rules": [
-                    {
-                        "from": [{"source": {"principals": INGRESS_PRINCIPALS}}],
-                        "when": [{"key": f"request.headers[{header}]", "values": [value]}],
-                    }
+                subjects=[
+                    k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind=grant.kind, name=grant.subject)
                 ],
-            },
-            opts=opts,
-        )
+                opts=opts,
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-{grant.binding}-policy",
+                api_version="security.istio.io/v1",
+                kind="AuthorizationPolicy",
+                metadata=self._meta(grant.binding, labels, grant.annotations),
+                spec={
+                    "action": "ALLOW",
+                    "rules": [
+                        {
+                            "from": [{"source": {"principals": INGRESS_PRINCIPALS}}],
+                            "when": [{"key": f"request.headers[{grant.header}]", "values": [grant.subject]}],
+                        }
+                    ],
+                },
+                opts=opts,
+            )
 
     def _pod_defaults(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
         for access in self.args.gpu_pools:

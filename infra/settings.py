@@ -74,10 +74,6 @@ class Settings(BaseModel):
     teams: tuple[Team, ...]
     secret_keys: frozenset[str]
 
-    def team(self, name: str) -> Team:
-        """The team called `name` (settings guarantee names are unique)."""
-        return next(t for t in self.teams if t.name == name)
-
 
 def load_settings(
     stack: str,
