@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -30,7 +31,26 @@ def environment(root: Path, teams: int) -> Path:
         shutil.copy2(example, project / "stacks" / "teams" / example.name)
     for i in range(teams):
         (project / "stacks" / "teams" / f"team-{i:03d}.yaml").write_text(yaml.safe_dump(_team(i), sort_keys=False))
+    _give_quotas(project, teams)
     return project
+
+
+def _give_quotas(project: Path, teams: int) -> None:
+    """Every generated team gets a quota that fits its request, as a platform team would grant it."""
+    path = project / "policies" / "quotas" / "config" / "dev.json"
+    config = json.loads(path.read_text())
+    quotas = config["team-quotas"]
+    quotas["environmentGpus"] += 4 * teams
+    for i in range(teams):
+        quotas["teams"][f"team-{i:03d}"] = {
+            "gpus": 4,
+            "vcpu": 64,
+            "memoryGiB": 512,
+            "storageGiB": 1000,
+            "vmClasses": ["gpu-a100-40c-16x128", "gpu-l40s-48c-16x96"],
+            "vgpuProfiles": ["grid_a100-40c", "grid_l40s-48c"],
+        }
+    path.write_text(json.dumps(config, indent=2))
 
 
 def _team(i: int) -> dict[str, object]:

@@ -111,13 +111,15 @@ class TeamTenancy(pulumi.ComponentResource):
         super().__init__("kubeflow-vsphere:tenancy:TeamTenancy", name, None, opts)
         self.args = args
         labels = {**args.labels, TEAM_LABEL: args.team}
-        base = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on))
+        base = pulumi.ResourceOptions(parent=self, provider=args.provider)
         # Made before the Profile, with the owner annotation the profile controller checks, so the
-        # namespaced objects below never race the controller.
+        # namespaced objects below never race the controller. Only the namespace waits for the platform
+        # (`depends_on`): everything else waits for the namespace, so the order holds without every object
+        # depending on every platform resource.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.team, labels=labels, annotations={"owner": args.owner}),
-            opts=base,
+            opts=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=list(args.depends_on))),
         )
         profile = k8s.apiextensions.CustomResource(
             f"{name}-profile",

@@ -17,6 +17,9 @@ def stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
 
 def relative(path: Path, root: Path = PROJECT_ROOT) -> str:
     """A path as users see it in error messages: relative to the project root."""
+    if path.is_relative_to(root):
+        # Lexically inside: no file-system round trip (called once per team file, twice per plan).
+        return path.relative_to(root).as_posix()
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

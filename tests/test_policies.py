@@ -165,20 +165,24 @@ PASSING = _recording(
 )
 
 POLICIES = [
-    "team-gpu-budget",
-    "team-vcpu-budget",
-    "team-memory-budget",
-    "team-storage-budget",
-    "allowed-vm-classes",
-    "allowed-vgpu-profiles",
-    "environment-gpu-capacity",
+    "team-quotas",
     "no-literal-credentials",
     "ingress-tls",
     "stateful-resources-protected",
     "gpu-memory-reserved",
-    "team-resources-labelled",
     "charts-pinned",
     "profile-gpu-quota",
+]
+
+QUOTA_FINDINGS = [
+    "team 'vision' asks for 61 GPUs but its budget is 24 GPUs",
+    "team 'nlp' asks for 400 vCPU but its budget is 256 vCPU",
+    "team 'nlp' asks for 4000 GiB of memory but its budget is 1536 GiB of memory",
+    "team 'vision' asks for 9010 GiB of storage but its budget is 8000 GiB of storage",
+    "team 'recsys' uses VM class 'gpu-big', which it is not allowed; allowed: cpu-8x32",
+    "team 'recsys' uses vGPU profile 'grid_h100-80c', which it is not allowed; allowed: none",
+    "teams ask for 67 GPUs in all (recsys 6, vision 61) but the environment has 48",
+    "kubernetes:kubeflow.org/v1:Profile 'profile-nlp' belongs to team 'nlp' but lacks the label",
 ]
 
 
@@ -204,14 +208,18 @@ def test_policy_passes(policy: str, passed: list[Verdict]) -> None:
     assert [v for v in passed if v.policy == policy] == []
 
 
+@pytest.mark.parametrize("finding", QUOTA_FINDINGS)
+def test_each_quota_check_trips(finding: str, tripped: list[Verdict]) -> None:
+    assert [v for v in tripped if v.policy == "team-quotas" and finding in v.message], finding
+
+
 def test_messages_name_team_budget_and_ask(tripped: list[Verdict]) -> None:
     messages = {(v.policy, v.message) for v in tripped}
     assert (
-        "team-vcpu-budget",
+        "team-quotas",
         "team 'nlp' asks for 400 vCPU but its budget is 256 vCPU; lower the request in its "
         "team file or ask the platform team for more budget",
     ) in messages
-    assert any(p == "allowed-vm-classes" and "team 'recsys' uses VM class 'gpu-big'" in m for p, m in messages)
     assert any(p == "no-literal-credentials" and "data.clientSecret" in m for p, m in messages)
     assert any(p == "no-literal-credentials" and "default credential" in m for p, m in messages)
 
@@ -243,38 +251,38 @@ def test_team_file_over_budget_fails_check_naming_team_budget_and_ask(kfvs: Kfvs
     run = kfvs("check", "dev")
     assert run.returncode == 3, run.stdout + run.stderr
     out = run.stdout
-    assert "team-gpu-budget: team 'vision' asks for 45 GPUs but its budget is 10 GPUs" in out
-    assert "team-vcpu-budget: team 'nlp' asks for 548 vCPU but its budget is 96 vCPU" in out
-    assert "team-memory-budget: team 'nlp' asks for 4288 GiB of memory but its budget is 512 GiB of memory" in out
-    assert "allowed-vm-classes: team 'recsys' uses VM class 'gpu-a100-40c-16x128'" in out
+    assert "team-quotas: team 'vision' asks for 45 GPUs but its budget is 10 GPUs" in out
+    assert "team-quotas: team 'nlp' asks for 548 vCPU but its budget is 96 vCPU" in out
+    assert "team-quotas: team 'nlp' asks for 4288 GiB of memory but its budget is 512 GiB of memory" in out
+    assert "team-quotas: team 'recsys' uses VM class 'gpu-a100-40c-16x128'" in out
 
 
 def test_teams_within_budget_but_over_capacity_trip_the_capacity_policy(kfvs: KfvsRunner, project: Path) -> None:
     path = project / "policies/quotas/config/dev.json"
     config = json.loads(path.read_text())
-    config["environment-gpu-capacity"]["capacity"] = 8
+    config["team-quotas"]["environmentGpus"] = 8
     path.write_text(json.dumps(config))
     run = kfvs("check", "dev")
     assert run.returncode == 3
     assert (
-        "environment-gpu-capacity: teams ask for 15 GPUs in all (nlp 5, recsys 1, vision 9) but the environment has 8"
-        in run.stdout
+        "team-quotas: teams ask for 15 GPUs in all (nlp 5, recsys 1, vision 9) but the environment has 8" in run.stdout
     )
-    assert "team-gpu-budget" not in run.stdout
+    assert "asks for" not in run.stdout
 
 
 def test_bad_policy_config_is_a_config_error(kfvs: KfvsRunner, project: Path) -> None:
     path = project / "policies/quotas/config/dev.json"
     config = json.loads(path.read_text())
-    config["team-gpu-budget"]["budgets"]["vision"] = "lots"
-    config["team-gpu-bugdet"] = "mandatory"
+    config["team-quotas"]["teams"]["vision"]["gpus"] = "lots"
+    config["team-quotas"]["teams"]["nlp"]["gpu"] = 4
+    config["team-qoutas"] = "mandatory"
     path.write_text(json.dumps(config))
     run = kfvs("check", "dev")
     assert run.returncode == 1
-    assert (
-        "policies/quotas/config/dev.json: team-gpu-budget.budgets.vision: 'lots' is not of type 'number'" in run.stderr
-    )
-    assert "policies/quotas/config/dev.json: team-gpu-bugdet: no such policy" in run.stderr
+    file = "policies/quotas/config/dev.json"
+    assert f"{file}: team-quotas.teams.vision.gpus: 'lots' is not of type 'number'" in run.stderr
+    assert f"{file}: team-quotas.teams.nlp: Additional properties are not allowed ('gpu' was unexpected)" in run.stderr
+    assert f"{file}: team-qoutas: no such policy" in run.stderr
 
 
 def test_generated_tenancy_objects_validate_against_real_schemas() -> None:

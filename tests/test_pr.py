@@ -33,13 +33,13 @@ def test_code_and_policies_touch_every_stack_docs_none() -> None:
 
 
 def test_comment_carries_the_marker_a_summary_and_verdicts() -> None:
-    blocked = Verdict("kubeflow-vsphere-quotas", "team-gpu-budget", "mandatory", "", "team 'nlp' asks for 9 GPUs")
+    blocked = Verdict("kubeflow-vsphere-quotas", "team-quotas", "mandatory", "", "team 'nlp' asks for 9 GPUs")
     reports = [StackReport("dev", PlanDiff(), [blocked]), StackReport("prod", PlanDiff(), [])]
     body = render_comment(reports, "origin/main")
     assert body.startswith(MARKER + "\n")
     assert "2 stack(s) against `origin/main`; **blocked**: mandatory policy violations." in body
     assert "| `dev` | 0 | 0 | 0 | 1 |" in body
-    assert "| mandatory | kubeflow-vsphere-quotas/team-gpu-budget | team 'nlp' asks for 9 GPUs |" in body
+    assert "| mandatory | kubeflow-vsphere-quotas/team-quotas | team 'nlp' asks for 9 GPUs |" in body
     assert "No stack is touched" in render_comment([], "origin/main")
 
 

@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ _LEVELS = {
 }
 _NAMES = {v: k for k, v in _LEVELS.items()}
 _START_TIMEOUT_S = 60
-_WINDOW = 32
+_IN_FLIGHT = 32
+_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True, order=True)
@@ -55,66 +57,140 @@ def policy_packs(root: Path = paths.PROJECT_ROOT) -> list[Path]:
     return sorted(p.parent for p in (root / "policies").glob("*/PulumiPolicy.yaml"))
 
 
+def judged(recording: Recording) -> list[Registration]:
+    """What the packs see: every resource but the root stack, in URN order."""
+    return [r for r in sorted(recording.resources.values(), key=lambda r: r.urn) if r.type != _STACK_TYPE]
+
+
 def check(recording: Recording, root: Path = paths.PROJECT_ROOT) -> list[Verdict]:
-    """Verdicts of every pack on the recorded resources, with each pack's config for the stack."""
-    resources = [
-        r for r in sorted(recording.resources.values(), key=lambda r: r.urn) if r.type != "pulumi:pulumi:Stack"
-    ]
-    packs = policy_packs(root)
-    # Packs are separate processes: judging them side by side uses the machine's cores.
-    with ThreadPoolExecutor(max_workers=max(1, len(packs))) as pool:
-        results = list(pool.map(lambda pack: _judge(pack, recording.stack, resources, root), packs))
-    return sorted(v for verdicts in results for v in verdicts)
+    """Verdicts of every pack on an already recorded plan, with each pack's config for the stack."""
+    with Judges(recording.stack, root) as judges:
+        judges.configure()
+        for r in judged(recording):
+            judges.analyze(r)
+        return judges.verdicts(recording)
 
 
-def _judge(pack: Path, stack: str, resources: Sequence[Registration], root: Path) -> list[Verdict]:
-    with _serve(pack, root) as stub:
-        info = stub.GetAnalyzerInfo(empty_pb2.Empty())
-        stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_config(pack, stack, info, root)))
-        found: list[tuple[Any, str]] = []
-        if any(p.policy_type != analyzer_pb2.POLICY_TYPE_STACK for p in info.policies):
-            # Sent in windows and collected after, so round trips overlap without flooding the pack's server;
-            # a finding is about the resource analysed.
-            for start in range(0, len(resources), _WINDOW):
-                pending = [(r, stub.Analyze.future(_analyze_request(r))) for r in resources[start : start + _WINDOW]]
-                found += [(d, d.urn or r.urn) for r, f in pending for d in f.result().diagnostics]
-        if any(p.policy_type != analyzer_pb2.POLICY_TYPE_RESOURCE for p in info.policies):
-            request = analyzer_pb2.AnalyzeStackRequest(resources=[_resource(r) for r in resources])
-            found += [(d, d.urn) for d in stub.AnalyzeStack(request).diagnostics]
-    # The SDK prefixes each message with the policy's description; the verdict keeps the finding.
-    return [
-        Verdict(d.policyPackName, d.policyName, _NAMES[d.enforcementLevel], urn, d.message.rpartition("\n")[2])
-        for d, urn in found
-    ]
+class Judges:
+    """Every pack, asked as the engine asks during a preview: `Analyze` for each resource as it registers
+    (so that work overlaps the program), `AnalyzeStack` once the program has ended.
+
+    Entering starts the pack processes; `configure` then waits for them, so they boot while the caller
+    validates its settings."""
+
+    def __init__(self, stack: str, root: Path = paths.PROJECT_ROOT) -> None:
+        self.stack = stack
+        self.root = root
+        self._packs: list[_Pack] = []
+        # Registrations arrive on the SDK's executor threads.
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Judges:
+        try:
+            for pack in policy_packs(self.root):
+                self._packs.append(_Pack(pack, self.root))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for pack in self._packs:
+            pack.close()
+
+    def configure(self) -> None:
+        """Wait for each pack's port, then hand it its policy config (ConfigError when the config is wrong)."""
+        for pack in self._packs:
+            pack.connect(self.stack)
+
+    def analyze(self, registration: Registration) -> None:
+        with self._lock:
+            for pack in self._packs:
+                pack.analyze(registration)
+
+    def verdicts(self, recording: Recording) -> list[Verdict]:
+        """Collect the per-resource answers, then judge the whole stack, every pack side by side."""
+        resources = [_resource(r) for r in judged(recording)]
+        with ThreadPoolExecutor(max_workers=max(1, len(self._packs))) as pool:
+            results = list(pool.map(lambda pack: pack.finish(resources), self._packs))
+        return sorted(v for verdicts in results for v in verdicts)
 
 
-@contextmanager
-def _serve(pack: Path, root: Path) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    """Start the pack's `__main__` as the engine does; it prints the port it listens on."""
-    # stderr goes to a file, not a pipe: a chatty pack must never block on it.
-    with tempfile.TemporaryFile(mode="w+") as errors:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter running the pack's own entry point
+class _Pack:
+    """One pack's process and channel, and what it has found so far."""
+
+    def __init__(self, path: Path, root: Path) -> None:
+        self.path = path
+        self.root = root
+        # stderr goes to a file, not a pipe: a chatty pack must never block on it.
+        self.errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter running the pack's own entry point
             # Unbuffered, as the engine runs packs: the port line must arrive before the pack blocks serving.
-            [sys.executable, "-u", str(pack / "__main__.py")],
-            cwd=pack,
+            [sys.executable, "-u", str(path / "__main__.py")],
+            cwd=path,
             env={**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE,
-            stderr=errors,
+            stderr=self.errors,
             text=True,
         )
-        try:
-            port = (process.stdout.readline() if process.stdout else "").strip()
-            if not port.isdigit():
-                process.wait(timeout=_START_TIMEOUT_S)
-                errors.seek(0)
-                reason = errors.read().strip()[-500:]
-                raise ConfigError([Problem(paths.relative(pack, root), "", f"policy pack did not start: {reason}")])
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                grpc.channel_ready_future(channel).result(timeout=_START_TIMEOUT_S)
-                yield analyzer_pb2_grpc.AnalyzerStub(channel)
-        finally:
-            process.kill()
-            process.wait()
+        self.channel: grpc.Channel | None = None
+        self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self.per_resource = False
+        self.per_stack = False
+        self.pending: deque[tuple[str, Any]] = deque()
+        self.found: list[tuple[Any, str]] = []
+
+    def connect(self, stack: str) -> None:
+        port = (self.process.stdout.readline() if self.process.stdout else "").strip()
+        if not port.isdigit():
+            self.process.wait(timeout=_START_TIMEOUT_S)
+            self.errors.seek(0)
+            reason = self.errors.read().strip()[-500:]
+            where = paths.relative(self.path, self.root)
+            raise ConfigError([Problem(where, "", f"policy pack did not start: {reason}")])
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self.channel).result(timeout=_START_TIMEOUT_S)
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        self.stub.Configure(
+            analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_config(self.path, stack, info, self.root))
+        )
+        # A pack without resource policies answers Analyze with nothing: skip the round trips.
+        self.per_resource = any(p.policy_type != analyzer_pb2.POLICY_TYPE_STACK for p in info.policies)
+        self.per_stack = any(p.policy_type != analyzer_pb2.POLICY_TYPE_RESOURCE for p in info.policies)
+
+    def analyze(self, r: Registration) -> None:
+        if self.stub is None or not self.per_resource:
+            return
+        # Bounded: round trips overlap without flooding the pack's server.
+        if len(self.pending) >= _IN_FLIGHT:
+            self._collect(*self.pending.popleft())
+        self.pending.append((r.urn, self.stub.Analyze.future(_analyze_request(r))))
+
+    def _collect(self, urn: str, future: Any) -> None:
+        # A finding of Analyze is about the resource analysed.
+        self.found += [(d, d.urn or urn) for d in future.result().diagnostics]
+
+    def finish(self, resources: list[analyzer_pb2.AnalyzerResource]) -> list[Verdict]:
+        while self.pending:
+            self._collect(*self.pending.popleft())
+        if self.stub is not None and self.per_stack:
+            request = analyzer_pb2.AnalyzeStackRequest(resources=resources)
+            self.found += [(d, d.urn) for d in self.stub.AnalyzeStack(request).diagnostics]
+        # The SDK prefixes each message with the policy's description; the verdict keeps the finding.
+        return [
+            Verdict(d.policyPackName, d.policyName, _NAMES[d.enforcementLevel], urn, d.message.rpartition("\n")[2])
+            for d, urn in self.found
+        ]
+
+    def close(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+        self.process.kill()
+        self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.errors.close()
 
 
 def _config(pack: Path, stack: str, info: Any, root: Path) -> dict[str, analyzer_pb2.PolicyConfig]:

@@ -11,10 +11,9 @@ from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs import diff as plan_diff
 from infra.kfvs import pr, render
-from infra.kfvs.check import check as check_recording
 from infra.kfvs.check import mandatory, policy_packs
 from infra.kfvs.plan import build_plan, to_json
-from infra.kfvs.run import plan_stack, record_stack, validate_stack
+from infra.kfvs.run import judge_stack, plan_stack, validate_stack
 from infra.kfvs.versions import versions_table
 
 app = typer.Typer(
@@ -81,10 +80,10 @@ def pr_comment(
         stacks = pr.affected_stacks(changed, paths.list_stacks(root), pr.team_environments(root, base, changed))
         reports = []
         for stack in stacks:
-            _, recording = record_stack(stack)
+            _, recording, verdicts = judge_stack(stack)
             head = build_plan(recording, [])
             old = plan_diff.plan_revision(stack, base)
-            reports.append(pr.StackReport(stack, plan_diff.diff_plans(old, head), check_recording(recording)))
+            reports.append(pr.StackReport(stack, plan_diff.diff_plans(old, head), verdicts))
     except (ConfigError, plan_diff.BaseRevisionError) as error:
         raise _fail(error) from None
     sys.stdout.write(pr.render_comment(reports, base))
@@ -106,8 +105,7 @@ EXIT_POLICY = 3
 def check(stack: Stack) -> None:
     """Judge STACK's plan with every policy pack, as `pulumi preview --policy-pack` would."""
     try:
-        settings, recording = record_stack(stack)
-        verdicts = check_recording(recording)
+        settings, _, verdicts = judge_stack(stack)
     except ConfigError as error:
         raise _fail(error) from None
     packs = ", ".join(p.name for p in policy_packs())

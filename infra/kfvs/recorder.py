@@ -99,9 +99,10 @@ class PlanMocks(pulumi.runtime.Mocks):
 class RecordingMonitor(mocks.MockMonitor):
     """A MockMonitor that keeps each RegisterResource request and names URNs as the engine does."""
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, on_register: Callable[[Registration], None] | None = None) -> None:
         super().__init__(PlanMocks(recording))
         self.recording = recording
+        self.on_register = on_register
         self.thread_loops: set[asyncio.AbstractEventLoop] = set()
 
     def _note_thread_loop(self) -> None:
@@ -141,7 +142,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self._apply_stack_transforms(request)
         urn = self.make_urn(request.parent, request.type, request.name)
         timeouts = request.customTimeouts
-        self.recording.resources[urn] = Registration(
+        registration = Registration(
             urn=urn,
             id=lookups.resource_id(request.name),
             type=request.type,
@@ -160,6 +161,9 @@ class RecordingMonitor(mocks.MockMonitor):
             },
             raw=request.object,
         )
+        self.recording.resources[urn] = registration
+        if self.on_register is not None and request.type != _STACK_TYPE:
+            self.on_register(registration)
         return super().RegisterResource(request)
 
     def _apply_stack_transforms(self, request: Any) -> None:
@@ -211,14 +215,17 @@ def record(
     stack: str,
     config: dict[str, str],
     secret_keys: frozenset[str],
+    *,
+    on_register: Callable[[Registration], None] | None = None,
 ) -> Recording:
-    """Run `program` in-process under the mock runtime with the given stack config."""
+    """Run `program` in-process under the mock runtime with the given stack config; `on_register` sees each
+    resource (not the root stack) as the engine receives it, e.g. to hand it to the policy packs then."""
     recording = Recording(project=project, stack=stack)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     settings.ROOT.set(None)
     pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
-    monitor = RecordingMonitor(recording)
+    monitor = RecordingMonitor(recording, on_register)
     pulumi.runtime.set_mocks(
         monitor.mocks,
         project=project,

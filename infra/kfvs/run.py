@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from infra import paths
-from infra.kfvs.check import check
+from infra.kfvs.check import Judges, Verdict
 from infra.kfvs.plan import Plan, build_plan
 from infra.kfvs.recorder import Recording, record
 from infra.kfvs.stackfile import read_stack_config
@@ -27,10 +29,30 @@ def record_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[Settings,
     return settings, recording
 
 
+@contextmanager
+def judged_run(stack: str, root: Path = paths.PROJECT_ROOT) -> Iterator[tuple[Settings, Recording, Judges]]:
+    """`record_stack` with the policy packs listening, as in `pulumi preview --policy-pack`: they boot while
+    the settings are validated and analyse each resource as it registers; `Judges.verdicts` ends the run."""
+    config, secret = read_stack_config(stack, root)
+    with Judges(stack, root) as judges:
+        settings = load_settings(stack, config, secret, root)
+        judges.configure()
+        recording = record(lambda: main(root), paths.PROJECT_NAME, stack, config, secret, on_register=judges.analyze)
+        yield settings, recording, judges
+
+
+def judge_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[Settings, Recording, list[Verdict]]:
+    """The stack's settings, recording and every pack's verdicts."""
+    with judged_run(stack, root) as (settings, recording, judges):
+        return settings, recording, judges.verdicts(recording)
+
+
 def plan_stack(stack: str, root: Path = paths.PROJECT_ROOT, policies: bool = False) -> Plan:
     """The plan of one stack, in the contract's shape; with `policies`, the packs' verdicts too."""
-    settings, recording = record_stack(stack, root)
+    if not policies:
+        settings, recording = record_stack(stack, root)
+        return build_plan(recording, [t.name for t in settings.teams])
+    settings, recording, verdicts = judge_stack(stack, root)
     plan = build_plan(recording, [t.name for t in settings.teams])
-    if policies:
-        plan["policies"] = [v.as_json() for v in check(recording, root)]
+    plan["policies"] = [v.as_json() for v in verdicts]
     return plan

@@ -1,5 +1,6 @@
 """Safety rules for every stack: credentials only through Secrets, TLS at the ingress, protected state in
-prod, fully reserved GPU memory, labelled team resources, pinned charts, GPU keys in every profile quota."""
+prod, fully reserved GPU memory, pinned charts, GPU keys in every profile quota. (Team labels are checked by
+the quotas pack, which attributes usage by them.)"""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.conventions import TEAM_LABEL
 from policies.usage import PROFILE, VM, VM_CLASS
 
 _CREDENTIAL_KEY = re.compile(
@@ -108,20 +108,6 @@ def _profile_gpu_quota(args: ResourceValidationArgs, report: ReportViolation) ->
         )
 
 
-def _labelled(args: StackValidationArgs, report: ReportViolation) -> None:
-    teams = {str((r.props.get("metadata") or {}).get("name")) for r in args.resources if r.resource_type == PROFILE}
-    for r in args.resources:
-        if not r.resource_type.startswith("kubernetes:"):
-            continue
-        metadata = r.props.get("metadata") or {}
-        owner = metadata.get("name") if r.resource_type == PROFILE else metadata.get("namespace")
-        if owner in teams and (metadata.get("labels") or {}).get(TEAM_LABEL) != owner:
-            report(
-                f"{r.resource_type} '{r.name}' belongs to team '{owner}' but lacks the label {TEAM_LABEL}={owner}",
-                r.urn,
-            )
-
-
 def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
     gateways = [
         r
@@ -176,12 +162,6 @@ POLICIES: list[Any] = [
         name="gpu-memory-reserved",
         description="GPU passthrough VMs and vGPU VM classes reserve all their memory.",
         validate=_gpu_memory,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    ),
-    StackValidationPolicy(
-        name="team-resources-labelled",
-        description=f"Every Kubernetes object a team owns carries {TEAM_LABEL}.",
-        validate=_labelled,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
     ResourceValidationPolicy(
