@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 
-from infra.kfvs.recorder import Registration, record
+from infra.kfvs.recorder import Recording, Registration, record
 
 _PROVIDER = "pulumi:providers:"
 
@@ -35,6 +35,7 @@ def manifest(resources: list[Registration], modules: list[str]) -> dict[str, Any
                 "type": r.type,
                 "name": r.name,
                 "custom": r.custom,
+                "remote": r.remote,
                 "parent": r.parent,
                 "inputs": r.inputs,
                 "dependencies": list(r.dependencies),
@@ -58,12 +59,14 @@ def _register(entry: dict[str, Any], made: dict[str, pulumi.Resource]) -> pulumi
         return pulumi.ProviderResource(type_.removeprefix(_PROVIDER), name, inputs, opts)
     if entry["custom"]:
         return _Typed(type_, name, inputs, opts)
+    if entry["remote"]:
+        return pulumi.ComponentResource(type_, name, inputs, opts, remote=True)
     component = pulumi.ComponentResource(type_, name, None, opts)
     component.register_outputs({})
     return component
 
 
-def main(path: Path) -> None:
+def main(path: Path) -> Recording:
     """Import the plan's provider SDK modules, then register its resources bare."""
     replay = json.loads(path.read_text())
     for module in replay["modules"]:
@@ -74,7 +77,7 @@ def main(path: Path) -> None:
         for entry in replay["resources"]:
             made[entry["urn"]] = _register(entry, made)
 
-    record(program, "kubeflow-vsphere", "dev", {}, frozenset())
+    return record(program, "kubeflow-vsphere", "dev", {}, frozenset())
 
 
 if __name__ == "__main__":

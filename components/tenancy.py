@@ -114,8 +114,8 @@ class TeamTenancy(pulumi.ComponentResource):
         base = pulumi.ResourceOptions(parent=self, provider=args.provider)
         # Made before the Profile, with the owner annotation the profile controller checks, so the
         # namespaced objects below never race the controller. Only the namespace waits for the platform
-        # (`depends_on`): everything else waits for the namespace, so the order holds without every object
-        # depending on every platform resource.
+        # (`depends_on`), the Profile for the namespace, the rest for the Profile: the order holds through
+        # the chain, and the SDK's cycle check walks one short path per object, not the whole platform.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.team, labels=labels, annotations={"owner": args.owner}),
@@ -129,7 +129,7 @@ class TeamTenancy(pulumi.ComponentResource):
             spec=profile_spec(args),
             opts=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace])),
         )
-        inside = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[namespace, profile]))
+        inside = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[profile]))
         self._limit_range(name, labels, inside)
         self._contributors(name, labels, inside)
         self._pod_defaults(name, labels, inside)

@@ -2,9 +2,12 @@
 
 import pulumi
 
+from infra.collector import tune_for_run
 from infra.errors import ConfigError
 from infra.program import main
 
+# The language host ends with the program, so the settings stay for the rest of the process.
+tune_for_run()
 try:
     main()
 except ConfigError as error:

@@ -15,7 +15,7 @@ from google.protobuf import json_format, struct_pb2
 from components import labels
 from infra.kfvs.check import Verdict, check
 from infra.kfvs.recorder import Recording, Registration
-from infra.kfvs.run import record_stack
+from infra.kfvs.run import judge_stack, record_stack
 from policies import conventions
 from tests.conftest import KfvsRunner
 from tests.reference import crd_schema
@@ -312,3 +312,12 @@ def test_generated_tenancy_objects_validate_against_real_schemas() -> None:
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_every_example_stack_passes_every_pack(stack: str) -> None:
     assert check(record_stack(stack)[1]) == []
+
+
+def test_packs_analysing_during_the_program_agree_with_judging_after_it(project: Path) -> None:
+    _set_quota(project, "vision", gpus=40)
+    # Dev's resources are unprotected: with the rule enforced, every stateful one is a per-resource finding.
+    (project / "policies/guardrails/config/dev.json").write_text('{"stateful-resources-protected": "mandatory"}')
+    _, recording, streamed = judge_stack("dev", project)
+    assert {v.policy for v in streamed} == {"team-quotas", "stateful-resources-protected"}
+    assert streamed == check(recording, project)

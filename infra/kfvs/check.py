@@ -73,7 +73,7 @@ def check(recording: Recording, root: Path = paths.PROJECT_ROOT) -> list[Verdict
 
 class Judges:
     """Every pack, asked as the engine asks during a preview: `Analyze` for each resource as it registers
-    (so that work overlaps the program), `AnalyzeStack` once the program has ended.
+    (on a machine with cores to spare, that work overlaps the program), `AnalyzeStack` once it has ended.
 
     Entering starts the pack processes; `configure` then waits for them, so they boot while the caller
     validates its settings."""

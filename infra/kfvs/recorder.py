@@ -15,6 +15,7 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from infra.collector import tuned_for_run
 from infra.kfvs import lookups
 
 SECRET = "[secret]"  # noqa: S105 - the mask shown in place of a secret
@@ -39,6 +40,8 @@ class Registration:
     ignore_changes: tuple[str, ...]
     custom_timeouts: dict[str, str]
     raw: struct_pb2.Struct = field(repr=False, compare=False)
+    remote: bool = False
+    """A component the provider builds (Helm v4 Chart, kustomize v2 Directory), registered with its inputs."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 if v
             },
             raw=request.object,
+            remote=bool(request.remote),
         )
         self.recording.resources[urn] = registration
         if self.on_register is not None and request.type != _STACK_TYPE:
@@ -237,7 +241,8 @@ def record(
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     try:
-        _sync_await(run_pulumi_func(program))
+        with tuned_for_run():
+            _sync_await(run_pulumi_func(program))
     finally:
         # Close every loop now, while the interpreter is whole, not noisily at exit.
         loop.run_until_complete(loop.shutdown_default_executor())
