@@ -16,7 +16,7 @@ from bench.policy_floor import hollow_project
 from infra import paths
 
 SIZES = (10, 50, 200)
-RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 RESULTS = paths.PROJECT_ROOT / "bench" / "results.json"
 COLUMNS = ("teams", "resources", "plan_s", "floor_s", "ratio", "peak_mib", "check_s", "check_floor_s", "judged_s")
 
