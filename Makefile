@@ -59,7 +59,7 @@ pytest: $(VENV)/.synced
 	$(VENV)/bin/pytest
 
 bench: $(VENV)/.synced
-	$(VENV)/bin/python -m bench  # BENCH_RUNS=N for more runs per size (default 3)
+	$(VENV)/bin/python -m bench  # BENCH_RUNS=N runs per size (default 7)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache
