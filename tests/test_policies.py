@@ -321,3 +321,13 @@ def test_packs_analysing_during_the_program_agree_with_judging_after_it(project:
     _, recording, streamed = judge_stack("dev", project)
     assert {v.policy for v in streamed} == {"team-quotas", "stateful-resources-protected"}
     assert streamed == check(recording, project)
+
+
+def test_a_pack_that_cannot_start_is_named_without_a_traceback(kfvs: KfvsRunner, project: Path) -> None:
+    rules = project / "policies/guardrails/rules.py"
+    rules.write_text(rules.read_text() + '\nraise RuntimeError("broken pack")\n')
+    run = kfvs("check", "dev")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "policies/guardrails: policy pack did not start:" in run.stderr
+    assert "RuntimeError: broken pack" in run.stderr
+    assert "Traceback (most recent call last)" not in run.stderr.split("policy pack did not start")[0]
