@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 RUN_THRESHOLDS = (10_000, 10, 10)
-_active = 0
 
 
 def tune_for_run() -> tuple[int, int, int]:
@@ -25,15 +24,10 @@ def tune_for_run() -> tuple[int, int, int]:
 
 @contextmanager
 def tuned_for_run() -> Iterator[None]:
-    """The run's settings for a block, in processes that run the program more than once (kfvs, tests);
-    nested blocks leave the settings to the outermost."""
-    global _active  # noqa: PLW0603 - one collector per process
-    previous = tune_for_run() if _active == 0 else None
-    _active += 1
+    """The run's settings for a block, in processes that run the program more than once (kfvs, tests)."""
+    previous = tune_for_run()
     try:
         yield
     finally:
-        _active -= 1
-        if previous is not None:
-            gc.set_threshold(*previous)
-            gc.unfreeze()
+        gc.set_threshold(*previous)
+        gc.unfreeze()
