@@ -1,23 +1,20 @@
-"""Upstream schemas from ../shared/reference, read in place (never copied into the project)."""
+"""Upstream data vendored under tests/fixtures/upstream (sources, tags and licences in its README)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from infra import paths
 
-REFERENCE = paths.PROJECT_ROOT.parent / "shared" / "reference"
+REFERENCE = paths.PROJECT_ROOT / "tests" / "fixtures" / "upstream"
 
 
 def crd_schema(file: str, version: str) -> dict[str, Any]:
-    """The openAPIV3Schema of one served version of a CRD; skips, saying why, when the file is absent."""
+    """The openAPIV3Schema of one served version of a vendored CRD."""
     path: Path = REFERENCE / "crds" / file
-    if not path.is_file():
-        pytest.skip(f"upstream CRD {path} is absent: ../shared/reference must sit beside the checkout")
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     for served in document["spec"]["versions"]:
         if served["name"] == version and served.get("served"):
@@ -26,20 +23,32 @@ def crd_schema(file: str, version: str) -> dict[str, Any]:
     raise AssertionError(f"{file} does not serve {version}")
 
 
+def chart_values(chart: str, version: str) -> dict[str, Any]:
+    """A pinned chart's own values.yaml, vendored; a missing file is a test failure, not a skip."""
+    path = REFERENCE / "helm-values" / f"{chart}-{version}-values.yaml"
+    assert path.is_file(), f"no vendored values for {chart} {version}: add {path.relative_to(paths.PROJECT_ROOT)}"
+    reference: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return reference
+
+
+def manifests_paths() -> set[str]:
+    """Every file path of kubeflow/manifests at the pinned tag."""
+    return set((REFERENCE / "kubeflow-manifests-26.03" / "paths.txt").read_text(encoding="utf-8").split())
+
+
 FREE_FORM = {"istiod": ("meshConfig",), "gateway": ("labels",)}
 """Free-form maps of a chart: Istio's MeshConfig, and the gateway's labels for all its resources."""
 
 
 def unknown_values_keys(chart: str, version: str, values: Any) -> list[str]:
     """Key paths of `values` that the chart's reference values.yaml does not have (free-form maps excepted)."""
-    path = REFERENCE / "helm-values" / f"{chart}-{version}-values.yaml"
-    if not path.is_file():
-        return [f"(no reference values for {chart} {version})"] if values else []
-    reference = yaml.safe_load(path.read_text()) or {}
+    if not values:
+        return []
+    reference = chart_values(chart, version)
     reference = reference.get("_internal_defaults_do_not_set", reference)
     return [
         ".".join(keys)
-        for keys in _paths(values or {})
+        for keys in _paths(values)
         if keys and keys[0] not in FREE_FORM.get(chart, ()) and not _exists(reference, keys)
     ]
 

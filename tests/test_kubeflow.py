@@ -18,7 +18,7 @@ from infra.errors import ConfigError
 from infra.kfvs.chain import kubeflow_chains
 from infra.kfvs.plan import to_json
 from infra.kfvs.run import plan_stack, validate_stack
-from tests.reference import REFERENCE, unknown_values_keys
+from tests.reference import chart_values, manifests_paths, unknown_values_keys
 
 KINDS = {
     "Katib",
@@ -72,10 +72,7 @@ def test_one_component_per_application_under_the_platform(dev: dict[str, Any]) -
 
 
 def test_kustomize_paths_exist_at_the_pinned_tag(dev: dict[str, Any]) -> None:
-    listing = REFERENCE / "kubeflow-manifests-26.03" / "paths.txt"
-    if not listing.is_file():
-        pytest.skip(f"{listing} is absent")
-    files = set(listing.read_text().split())
+    files = manifests_paths()
     used = [r["inputs"]["directory"] for r in _of(dev, "kubernetes:kustomize/v2:Directory")]
     assert len(used) == len(KUSTOMIZATIONS)
     for url in used:
@@ -92,9 +89,7 @@ def test_chart_values_use_only_keys_of_the_pinned_charts(dev: dict[str, Any]) ->
     assert {c["inputs"]["chart"] for c in charts} == {c.ref for c in CHARTS if c.name not in addons}
     for chart in charts:
         name, version = chart["inputs"]["chart"].rsplit("/", 1)[-1], chart["inputs"]["version"]
-        assert (REFERENCE / "helm-values" / f"{name}-{version}-values.yaml").is_file(), (
-            f"no reference values for {name}"
-        )
+        assert chart_values(name, version), f"no reference values for {name}"
         assert unknown_values_keys(name, version, chart["inputs"].get("values")) == [], name
 
 

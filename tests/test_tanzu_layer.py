@@ -13,7 +13,7 @@ from components.catalog import GPU_OPERATOR
 from components.services.gpu_operator import GpuOperatorArgs, gpu_operator_values
 from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
-from tests.reference import REFERENCE, crd_schema
+from tests.reference import chart_values, crd_schema
 
 CAPI_CLUSTER = "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
 TKC = "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
@@ -129,10 +129,7 @@ def _exists(reference: Any, path: str) -> bool:
 @pytest.mark.parametrize("mig", ["single", "mixed", "none"])
 @pytest.mark.parametrize("slices", [None, 4])
 def test_gpu_operator_values_use_only_keys_of_the_pinned_chart(mig: str, slices: int | None) -> None:
-    path = REFERENCE / "helm-values" / f"gpu-operator-{GPU_OPERATOR.version}-values.yaml"
-    if not path.is_file():
-        pytest.skip(f"upstream chart values {path} are absent")
-    reference = yaml.safe_load(path.read_text())
+    reference = chart_values("gpu-operator", GPU_OPERATOR.version)
     args = GpuOperatorArgs(
         provider=None,  # type: ignore[arg-type]
         driver_registry="nvcr.io",
