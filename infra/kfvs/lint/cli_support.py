@@ -1,0 +1,88 @@
+"""What the `kfvs lint` command needs besides the rules: reading manifests, and printing findings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.runtime import settings as runtime_settings
+
+from infra import paths
+from infra.errors import ConfigError, Problem
+from infra.kfvs.lint.finding import Finding
+from infra.kfvs.rendered import Rendering
+
+CHART = "kubernetes:helm.sh/v4:Chart"
+
+
+def read_manifests(files: list[Path]) -> list[dict[str, Any]]:
+    """Every object of the given YAML files (multi-document; `List` kinds unpacked); one line per bad file."""
+    objects: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except OSError as error:
+            problems.append(
+                Problem(paths.relative(path), "", f"cannot read it ({error.strerror}): give a manifest file")
+            )
+            continue
+        except yaml.YAMLError as error:
+            reason = str(error).splitlines()[0]
+            problems.append(Problem(paths.relative(path), "", f"is not YAML ({reason}): give a manifest file"))
+            continue
+        for i, document in enumerate(documents):
+            if document is None:
+                continue
+            if not isinstance(document, dict) or "kind" not in document:
+                message = f"document {i + 1} is not a Kubernetes object: give apiVersion, kind and metadata"
+                problems.append(Problem(paths.relative(path), "", message))
+            elif document.get("kind") == "List":
+                objects += [item for item in document.get("items") or [] if isinstance(item, dict)]
+            else:
+                objects.append(document)
+    if problems:
+        raise ConfigError(problems)
+    return objects
+
+
+def fill_chart_inputs(rendering: Rendering) -> None:
+    """The plan's inputs of every helm Chart, from the run `render_stack` just recorded, when it did not give them.
+
+    The render keeps them in `Rendering.chart_inputs`; until it fills that field, lint reads the same recording
+    the render read (the mock monitor of that run), as `rendering.registered_transforms` does.
+    """
+    if rendering.chart_inputs:
+        return
+    recording = getattr(runtime_settings.get_monitor(), "recording", None)
+    resources = getattr(recording, "resources", None)
+    if isinstance(resources, dict):
+        rendering.chart_inputs = {
+            str(urn): dict(getattr(reg, "inputs", {}) or {})
+            for urn, reg in resources.items()
+            if getattr(reg, "type", "") == CHART
+        }
+
+
+def text(findings: list[Finding]) -> str:
+    return "".join(f"{f.line()}\n" for f in findings)
+
+
+def as_json(stack: str, findings: list[Finding]) -> str:
+    return json.dumps({"stack": stack, "findings": [f.to_dict() for f in findings]}, indent=2, sort_keys=True) + "\n"
+
+
+def summary(stack: str, rendering: Rendering, findings: list[Finding]) -> str:
+    """One line for stderr: how many findings per rule, and how much was not seen."""
+    counts = Counter(f.rule for f in findings)
+    per_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items())) or "none"
+    unseen = f"; {len(rendering.not_rendered)} sources not rendered" if rendering.not_rendered else ""
+    return f"{stack}: {len(findings)} findings ({per_rule}) in {len(rendering.objects)} objects{unseen}\n"
+
+
+def write(text_: str) -> None:
+    sys.stdout.write(text_)
