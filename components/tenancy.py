@@ -10,13 +10,20 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kubeflow.base import pss_labels
+from components.kubeflow.ingress import INGRESS_GATEWAY_PRINCIPAL
 from components.labels import TEAM_LABEL
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
-INGRESS_PRINCIPALS = [
-    "cluster.local/ns/istio-system/sa/istio-ingressgateway",
-    "cluster.local/ns/kubeflow/sa/ml-pipeline-ui",
-]
+INGRESS_PRINCIPALS = [INGRESS_GATEWAY_PRINCIPAL, "cluster.local/ns/kubeflow/sa/ml-pipeline-ui"]
+"""KFAM v1.10.0's principals (defaults of `ISTIO_INGRESS_GATEWAY_PRINCIPAL`, `KFP_UI_PRINCIPAL`)."""
+USERID_HEADER = "kubeflow-userid"
+"""The profile controller's and KFAM's `USERID_HEADER` in 26.03 (with an empty `USERID_PREFIX`)."""
+PROFILE_NAMESPACE_LABELS = {"istio-injection": "enabled", **pss_labels("baseline")}
+"""What the profile controller (v1.10.0) gives a namespace it creates: sidecar injection and, with 26.03's `pss`
+overlay, Pod Security `baseline`. It adds only the ConfigMap's labels to a namespace that already exists, never
+`istio-injection`, so a namespace made ahead of the Profile must carry both itself, or nothing in it is meshed
+and no AuthorizationPolicy there is enforced."""
 
 
 @dataclass(frozen=True)
@@ -65,14 +72,19 @@ class TenancyArgs:
     depends_on: Sequence[pulumi.Resource] = ()
 
 
+_SEPARATORS = re.compile(r"[^a-zA-Z0-9]+")
+
+
 def kfam_name(email: str, role: str) -> str:
-    """KFAM's binding name for a user and role: `user-<email with non-alphanumerics as dashes>-clusterrole-<role>`."""
-    return f"user-{re.sub(r'[^a-z0-9]', '-', email.lower())}-clusterrole-{role}"
+    """KFAM v1.10.0's binding name (`getBindingName`): kind, user, `ClusterRole` and role joined by dashes and
+    lower-cased, every run of other characters one dash. The same name, so KFAM lists and removes what we make."""
+    raw = "-".join(["User", _SEPARATORS.sub("-", email), "ClusterRole", role]).lower()
+    return _SEPARATORS.sub("-", raw)
 
 
 @dataclass(frozen=True)
 class _Grant:
-    """Access for one user (KFAM's naming and annotations) or one directory group."""
+    """Access for one user (KFAM's name, annotations and policy) or one directory group."""
 
     binding: str
     kind: str
@@ -85,16 +97,27 @@ class _Grant:
 def _grants(args: TenancyArgs) -> list[_Grant]:
     people = [(email, "admin") for email in args.admins] + [(email, "edit") for email in args.editors]
     grants = [
-        _Grant(kfam_name(email, role), "User", email, role, "kubeflow-userid", {"user": email, "role": role})
+        _Grant(kfam_name(email, role), "User", email, role, USERID_HEADER, {"user": email, "role": role})
         for email, role in people
     ]
+    # Groups: KFAM has no group model and the web apps' access review sends the user only (see the README).
     grants += [
-        _Grant(
-            f"group-{re.sub(r'[^a-z0-9]', '-', g.lower())}-clusterrole-edit", "Group", g, "edit", "kubeflow-groups", {}
-        )
+        _Grant(f"group-{_SEPARATORS.sub('-', g.lower())}-clusterrole-edit", "Group", g, "edit", "kubeflow-groups", {})
         for g in args.groups
     ]
     return grants
+
+
+def contributor_policy(subject: str, header: str = USERID_HEADER) -> dict[str, Any]:
+    """KFAM's `getAuthorizationPolicy`: requests through the gateway (or the Pipelines UI) carrying the user's id."""
+    return {
+        "rules": [
+            {
+                "when": [{"key": f"request.headers[{header}]", "values": [subject]}],
+                "from": [{"source": {"principals": list(INGRESS_PRINCIPALS)}}],
+            }
+        ]
+    }
 
 
 def profile_spec(args: TenancyArgs) -> dict[str, Any]:
@@ -118,7 +141,9 @@ class TeamTenancy(pulumi.ComponentResource):
         # the chain, and the SDK's cycle check walks one short path per object, not the whole platform.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.team, labels=labels, annotations={"owner": args.owner}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.team, labels={**labels, **PROFILE_NAMESPACE_LABELS}, annotations={"owner": args.owner}
+            ),
             opts=pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=list(args.depends_on))),
         )
         profile = k8s.apiextensions.CustomResource(
@@ -159,7 +184,7 @@ class TeamTenancy(pulumi.ComponentResource):
         )
 
     def _contributors(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
-        """Per person or group: a RoleBinding and an Istio AuthorizationPolicy of the same name."""
+        """Per person (or group): the RoleBinding and Istio AuthorizationPolicy KFAM would make for a person."""
         for grant in _grants(self.args):
             k8s.rbac.v1.RoleBinding(
                 f"{name}-{grant.binding}",
@@ -177,15 +202,7 @@ class TeamTenancy(pulumi.ComponentResource):
                 api_version="security.istio.io/v1",
                 kind="AuthorizationPolicy",
                 metadata=self._meta(grant.binding, labels, grant.annotations),
-                spec={
-                    "action": "ALLOW",
-                    "rules": [
-                        {
-                            "from": [{"source": {"principals": INGRESS_PRINCIPALS}}],
-                            "when": [{"key": f"request.headers[{grant.header}]", "values": [grant.subject]}],
-                        }
-                    ],
-                },
+                spec=contributor_policy(grant.subject, grant.header),
                 opts=opts,
             )
 

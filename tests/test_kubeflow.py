@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -12,12 +13,15 @@ import pytest
 import yaml
 
 from components.catalog import CHARTS, KUSTOMIZATIONS, MANIFESTS_TAG
+from components.kubeflow.auth import IdentitySettings, dex_config
 from components.kubeflow.dependencies import DEPENDENCIES, UPSTREAM_ORDER, longest_chain, missing_prerequisites
 from components.mirror import RegistryMirror
 from infra.errors import ConfigError
 from infra.kfvs.chain import kubeflow_chains
 from infra.kfvs.plan import to_json
 from infra.kfvs.run import plan_stack, validate_stack
+from infra.models.kubeflow import LdapSettings, OidcSettings
+from infra.platform import _ldap_connector
 from tests.reference import chart_values, manifests_paths, unknown_values_keys
 
 KINDS = {
@@ -84,7 +88,8 @@ def test_kustomize_paths_exist_at_the_pinned_tag(dev: dict[str, Any]) -> None:
 
 def test_chart_values_use_only_keys_of_the_pinned_charts(dev: dict[str, Any]) -> None:
     charts = _of(dev, "kubernetes:helm.sh/v4:Chart")
-    addons = {"seldon-core-v2-crds", "seldon-core-v2-setup", "mlrun-ce", "nuclio", "pachyderm"}
+    addons = {"seldon-core-v2-crds", "seldon-core-v2-setup", "seldon-core-v2-runtime", "seldon-core-v2-servers"}
+    addons |= {"mlrun-ce", "nuclio"}
     addons |= {"emissary-crds-chart", "emissary-ingress"}
     assert {c["inputs"]["chart"] for c in charts} == {c.ref for c in CHARTS if c.name not in addons}
     for chart in charts:
@@ -164,17 +169,19 @@ def test_tls_modes(dev: dict[str, Any]) -> None:
         ("Certificate", "kubeflow-ingress"),
         ("ClusterIssuer", "kubeflow-dev-kubeflow-istio-ca-issuer"),
         ("ClusterIssuer", "kubeflow-dev-kubeflow-istio-selfsigned"),
+        ("ClusterIssuer", "kubeflow-self-signing-issuer"),
     ]
     staging = plan_stack("staging")
-    acme = _of(staging, "kubernetes:cert-manager.io/v1:ClusterIssuer")
+    acme = [r for r in _of(staging, "kubernetes:cert-manager.io/v1:ClusterIssuer") if "acme" in r["inputs"]["spec"]]
     assert acme[0]["inputs"]["spec"]["acme"]["server"] == "https://acme.example.internal/acme/acme/directory"
     prod = plan_stack("prod")
-    assert _cert_objects(prod) == []
+    assert _cert_objects(prod) == [("ClusterIssuer", "kubeflow-self-signing-issuer")]
     patch = _of(prod, "kubernetes:networking.istio.io/v1:GatewayPatch")[0]
     https = patch["inputs"]["spec"]["servers"][1]
     assert https["tls"] == {"mode": "SIMPLE", "credentialName": "kubeflow-prod-tls"}
-    gateway = next(r for r in _of(prod, "kubernetes:helm.sh/v4:Chart") if r["inputs"]["chart"] == "gateway")
-    assert gateway["inputs"]["values"]["service"]["loadBalancerIP"] == "10.20.30.40"
+    service = _of(prod, "kubernetes:core/v1:ServicePatch")[0]["inputs"]
+    assert (service["metadata"]["namespace"], service["metadata"]["name"]) == ("istio-system", "istio-ingressgateway")
+    assert service["spec"] == {"type": "LoadBalancer", "loadBalancerIP": "10.20.30.40"}
 
 
 def test_auth_modes_put_the_connector_secret_only_in_secrets() -> None:
@@ -245,3 +252,22 @@ def test_mirror_transform_rewrites_rendered_pods() -> None:
         )
         is None
     )
+
+
+_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n"
+
+
+def test_dex_trusts_a_private_ca_of_the_identity_provider() -> None:
+    """With the in-cluster issuer, Dex alone reaches outside the cluster: a prod IdP signed by the site's CA
+    needs that CA in the connector (OIDC `rootCAs` takes PEM; LDAP `rootCAData` takes it base64-encoded)."""
+    ldap = LdapSettings.model_validate(
+        {"host": "ldap.example.internal:636", "bindDN": "cn=x", "userSearch": {"baseDN": "dc=x"}, "caBundle": _PEM}
+    )
+    assert base64.b64decode(_ldap_connector(ldap)["rootCAData"]).decode() == _PEM
+    oidc = OidcSettings.model_validate({"issuer": "https://sso.example.internal", "clientId": "kf", "caBundle": _PEM})
+    identity = IdentitySettings("kf.example.internal", "oidc", {"issuer": str(oidc.issuer), "rootCAs": [_PEM]}, "s")
+    connector = dex_config(identity, "client", None)["connectors"][0]["config"]
+    assert connector["rootCAs"] == [_PEM]
+    assert connector["redirectURI"] == "https://kf.example.internal/dex/callback"
+    with pytest.raises(ValueError, match="BEGIN CERTIFICATE"):
+        OidcSettings.model_validate({"issuer": "https://sso.example.internal", "clientId": "kf", "caBundle": "x"})

@@ -9,15 +9,17 @@ import pytest
 import yaml
 
 from components.catalog import CHARTS
+from components.kubeflow.addons import mlrun_values
 from components.kubeflow.dependencies import missing_prerequisites, requirements
 from components.mirror import RegistryMirror
 from infra.kfvs.render import licence_notices, text
 from infra.kfvs.run import plan_stack
-from tests.conftest import stack_problems
-from tests.reference import unknown_values_keys
+from tests.conftest import only, stack_problems
+from tests.reference import REFERENCE, unknown_values_keys
 
 WORKLOADS = {"Katib", "TrainingOperator", "Trainer", "Knative", "KServe", "ModelRegistry", "SparkOperator"}
-ADDONS = {"SeldonCore", "MLRun", "Nuclio", "Pachyderm", "Emissary"}
+ADDONS = {"SeldonCore", "MLRun", "Nuclio", "Emissary"}
+CHART = "kubernetes:helm.sh/v4:Chart"
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +46,76 @@ def test_every_chart_is_pinned_with_reference_values_keys(sandbox: dict[str, Any
     pinned = {(c.ref, c.version) for c in CHARTS}
     charts = [r for r in sandbox["resources"] if r["type"] == "kubernetes:helm.sh/v4:Chart"]
     names = {c["inputs"]["chart"].rsplit("/", 1)[-1] for c in charts}
-    assert names >= {"kubeflow-trainer", "seldon-core-v2-setup", "pachyderm", "mlrun-ce", "nuclio", "emissary-ingress"}
+    assert names >= {"seldon-core-v2-setup", "mlrun-ce", "nuclio", "emissary-ingress"}
     for chart in charts:
         assert (chart["inputs"]["chart"], chart["inputs"]["version"]) in pinned
         name = chart["inputs"]["chart"].rsplit("/", 1)[-1]
         assert unknown_values_keys(name, chart["inputs"]["version"], chart["inputs"].get("values")) == [], name
 
 
-def test_trainer_runtimes_follow_the_config(sandbox: dict[str, Any]) -> None:
-    trainer = next(r for r in sandbox["resources"] if r["inputs"].get("chart", "").endswith("/kubeflow-trainer"))
-    assert trainer["inputs"]["chart"] == "oci://ghcr.io/kubeflow/charts/kubeflow-trainer"
-    assert "repositoryOpts" not in trainer["inputs"]
-    runtimes = trainer["inputs"]["values"]["runtimes"]
-    assert runtimes == {
-        n: {"enabled": True} for n in ("torchDistributed", "deepspeedDistributed", "xgboostDistributed")
+def test_trainer_is_26_03_s_directory_not_the_chart(sandbox: dict[str, Any]) -> None:
+    charts = {r["inputs"]["chart"] for r in sandbox["resources"] if r["type"] == CHART}
+    assert not any(c.endswith("/kubeflow-trainer") for c in charts)
+    trainer = next(r for r in sandbox["resources"] if r["type"] == "kubeflow-vsphere:kubeflow:Trainer")
+    children = [r for r in sandbox["resources"] if r["parent"] == trainer["urn"]]
+    assert [r["inputs"]["directory"] for r in children] == [
+        "https://github.com/kubeflow/manifests/applications/trainer/overlays?ref=26.03"
+    ]
+
+
+def test_choosing_trainer_runtimes_is_refused_with_the_reason(project: Path) -> None:
+    def edit(c: dict[str, Any]) -> None:
+        c["kubeflow-vsphere:kubeflow"]["training"] = {"trainerRuntimes": ["torch"]}
+
+    message = only(stack_problems(project, edit)["kubeflow-vsphere:kubeflow.training.trainerRuntimes"])
+    assert "with all of its ClusterTrainingRuntimes" in message
+    assert "remove 'trainerRuntimes'" in message
+
+
+def _child_charts(plan: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    component = next(r for r in plan["resources"] if r["type"] == f"kubeflow-vsphere:kubeflow:{kind}")
+    return {
+        r["inputs"]["chart"].rsplit("/", 1)[-1]: r
+        for r in plan["resources"]
+        if r["type"] == CHART and r["parent"] == component["urn"]
     }
+
+
+def test_seldon_core_serves_models_runtime_and_servers_after_the_controller(sandbox: dict[str, Any]) -> None:
+    charts = _child_charts(sandbox, "SeldonCore")
+    assert set(charts) == {
+        "seldon-core-v2-crds",
+        "seldon-core-v2-setup",
+        "seldon-core-v2-runtime",
+        "seldon-core-v2-servers",
+    }
+    assert charts["seldon-core-v2-setup"]["urn"] in charts["seldon-core-v2-runtime"]["dependencies"]
+    assert charts["seldon-core-v2-runtime"]["urn"] in charts["seldon-core-v2-servers"]["dependencies"]
+    runtime = charts["seldon-core-v2-runtime"]["inputs"]["values"]
+    assert runtime["envoy"]["serviceType"] == runtime["scheduler"]["serviceType"] == "ClusterIP"
+
+
+def test_nuclio_builds_with_kaniko_not_the_docker_socket(sandbox: dict[str, Any]) -> None:
+    values = _child_charts(sandbox, "Nuclio")["nuclio"]["inputs"]["values"]
+    assert values["dashboard"]["containerBuilderKind"] == "kaniko"
+    reference = yaml.safe_load((REFERENCE / "helm-values" / "nuclio-0.20.1-values.yaml").read_text())
+    assert reference["dashboard"]["containerBuilderKind"] == "docker", "the chart's default mounts the socket"
+
+
+def test_mlrun_leaves_each_crd_the_platform_installs_to_the_platform(sandbox: dict[str, Any]) -> None:
+    chart = _child_charts(sandbox, "MLRun")["mlrun-ce"]
+    values = chart["inputs"]["values"]
+    assert values["pipelines"] == {"enabled": False}
+    assert values["spark-operator"] == {"enabled": False}
+    assert values["mpi-operator"]["crd"] == {"create": False}
+    assert values["mpi-operator"]["deployment"] == {"create": False}
+    assert values["nuclio"]["crd"] == {"create": False}
+    by_urn = {r["urn"]: r for r in sandbox["resources"]}
+    waits = {by_urn[d]["name"] for d in chart["dependencies"]}
+    assert "kubeflow-sandbox-kubeflow-nuclio-chart" in waits, "MLRun's Nuclio uses the platform's Nuclio CRDs"
+    env = next(r for r in sandbox["resources"] if r["inputs"].get("metadata", {}).get("name") == "mlrun-override-env")
+    assert env["inputs"]["data"]["MLRUN_KFP_URL"] == "http://ml-pipeline.kubeflow.svc.cluster.local:8888"
+    assert mlrun_values(()) == {}, "alone, MLRun CE keeps what it bundles"
 
 
 def test_kserve_waits_for_knative_and_cert_manager(sandbox: dict[str, Any]) -> None:
@@ -95,7 +152,7 @@ def test_retired_frameworks_are_config_errors(project: Path, framework: str, say
     def edit(c: dict[str, Any]) -> None:
         c["kubeflow-vsphere:kubeflow"]["training"] = {"frameworks": ["pytorch", framework]}
 
-    message = stack_problems(project, edit)["kubeflow-vsphere:kubeflow.training"]
+    message = only(stack_problems(project, edit)["kubeflow-vsphere:kubeflow.training"])
     assert says in message
     assert "use PyTorchJob or Trainer v2" in message
 
@@ -103,7 +160,6 @@ def test_retired_frameworks_are_config_errors(project: Path, framework: str, say
 def test_licence_notices_are_printed_when_enabled(sandbox: dict[str, Any]) -> None:
     notices = licence_notices(sandbox["resources"])
     assert any(n.startswith("Seldon Core v2 2.10.2: Business Source License 1.1") for n in notices)
-    assert any(n.startswith("Pachyderm 2.11.6: Pachyderm Community License") for n in notices)
     assert "Licence notices:" in text(sandbox)
     assert licence_notices(plan_stack("dev")["resources"]) == []
 
@@ -134,4 +190,15 @@ def test_unknown_framework_is_a_config_error(project: Path) -> None:
     def edit(c: dict[str, Any]) -> None:
         c["kubeflow-vsphere:kubeflow"]["training"] = {"frameworks": ["caffe"]}
 
-    assert "unknown framework 'caffe'" in stack_problems(project, edit)["kubeflow-vsphere:kubeflow.training"]
+    assert "unknown framework 'caffe'" in only(stack_problems(project, edit)["kubeflow-vsphere:kubeflow.training"])
+
+
+def test_pachyderm_is_refused_with_the_reason(project: Path) -> None:
+    """`deployTarget: CUSTOM` alone fails the chart's own template: it needs an object store the platform lacks."""
+
+    def edit(c: dict[str, Any]) -> None:
+        c["kubeflow-vsphere:kubeflow"]["components"] = {"pachyderm": True}
+
+    message = only(stack_problems(project, edit)["kubeflow-vsphere:kubeflow.components.pachyderm"])
+    assert "object store" in message
+    assert "set it to false" in message

@@ -23,6 +23,28 @@ DEX_CONFIG_SECRET = "dex-config"  # noqa: S105 - a Secret's name
 OAUTH2_PROXY_SECRET = "oauth2-proxy-credentials"  # noqa: S105 - a Secret's name
 GATEWAY = "kubeflow/kubeflow-gateway"
 
+DEX_RELEASE = "dex"
+"""Helm release name = the Service name: upstream routes `/dex/` and its JWT issuer to `dex.auth.svc`."""
+OAUTH2_PROXY_RELEASE = "oauth2-proxy"
+"""Helm release name = the Service name Istio's ext-authz provider calls: `oauth2-proxy.oauth2-proxy.svc`."""
+DEX_SERVICE = "dex.auth.svc.cluster.local"
+OAUTH2_PROXY_SERVICE = "oauth2-proxy.oauth2-proxy.svc.cluster.local"
+DEX_ISSUER = f"http://{DEX_SERVICE}:5556/dex"
+"""The in-cluster issuer, as 26.03 uses it: oauth2-proxy redeems and Istio fetches keys inside the cluster, so
+no certificate of the public hostname (self-signed in labs) has to be trusted anywhere."""
+PUBLIC_PATHS = ["/dex/*", "/dex/**", "/oauth2/*"]
+"""Paths reachable without a session, so that people can sign in (upstream's `istio-external-auth`)."""
+GATEWAY_SELECTOR = {"matchLabels": {"app": "istio-ingressgateway"}}
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "runAsUser": 1001,
+    "runAsGroup": 1001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Dex's container securityContext in 26.03 (`common/dex/base`): what Pod Security `restricted` admits."""
+
 
 @dataclass(frozen=True)
 class IdentitySettings:
@@ -38,9 +60,8 @@ class IdentitySettings:
 
 def dex_config(identity: IdentitySettings, client_secret: str, static_hash: str | None) -> dict[str, Any]:
     """Dex's config.yaml: one client (oauth2-proxy), and the connector or static user."""
-    host = identity.hostname
     config: dict[str, Any] = {
-        "issuer": f"https://{host}/dex",
+        "issuer": DEX_ISSUER,
         "storage": {"type": "kubernetes", "config": {"inCluster": True}},
         "web": {"http": "0.0.0.0:5556"},
         "oauth2": {"skipApprovalScreen": True},
@@ -50,7 +71,7 @@ def dex_config(identity: IdentitySettings, client_secret: str, static_hash: str 
                 "id": CLIENT_ID,
                 "name": "Kubeflow",
                 "secret": client_secret,
-                "redirectURIs": [f"https://{host}/oauth2/callback"],
+                "redirectURIs": ["/oauth2/callback"],
             }
         ],
     }
@@ -118,11 +139,11 @@ class Dex(KubeflowComponent):
             string_data={"config.yaml": config},
             opts=self.opts(ns),
         )
-        chart = self.chart(f"{name}-chart", catalog.DEX, "auth", dex_values(), secret)
+        chart = self.chart(f"{name}-chart", catalog.DEX, "auth", dex_values(), secret, release=DEX_RELEASE)
         self.custom(
             f"{name}-route",
             ("networking.istio.io/v1", "VirtualService", "dex", "auth"),
-            _route("/dex/", "dex.auth.svc.cluster.local", 5556),
+            _route("/dex/", DEX_SERVICE, 5556),
             chart,
         )
 
@@ -132,8 +153,14 @@ def _with_secret(identity: IdentitySettings, secret: Any) -> IdentitySettings:
 
 
 def dex_values() -> dict[str, Any]:
-    """Point the chart at our config Secret instead of rendering one from values."""
-    return {"configSecret": {"create": False, "name": DEX_CONFIG_SECRET}}
+    """Point the chart at our config Secret instead of rendering one from values; run Dex 2.45.0 (26.03's) as
+    `restricted` admits it (the chart's securityContext is empty)."""
+    return {
+        "configSecret": {"create": False, "name": DEX_CONFIG_SECRET},
+        "image": {"tag": catalog.DEX_IMAGE_TAG},
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": dict(RESTRICTED_CONTAINER),
+    }
 
 
 def _route(prefix: str, host: str, port: int) -> dict[str, Any]:
@@ -149,8 +176,10 @@ def _route(prefix: str, host: str, port: int) -> dict[str, Any]:
     }
 
 
-def oauth2_proxy_values(hostname: str) -> dict[str, Any]:
-    """oauth2-proxy against Dex; its client and cookie secrets come from our Secret through the environment."""
+def oauth2_proxy_values() -> dict[str, Any]:
+    """oauth2-proxy as 26.03 configures it (`common/oauth2-proxy/base/oauth2_proxy.cfg`): against Dex's in-cluster
+    issuer with discovery skipped and relative redirects, so the public hostname's certificate is never fetched;
+    secure cookies because TLS ends at the gateway; client and cookie secrets from the Secret the program owns."""
     env = [
         {"name": var, "valueFrom": {"secretKeyRef": {"name": OAUTH2_PROXY_SECRET, "key": key}}}
         for var, key in (
@@ -159,24 +188,90 @@ def oauth2_proxy_values(hostname: str) -> dict[str, Any]:
         )
     ]
     return {
+        "image": {"tag": catalog.OAUTH2_PROXY_IMAGE_TAG},
         "config": {"clientID": CLIENT_ID, "requiredSecretKeys": ["client-id"]},
         "extraEnv": env,
         "extraArgs": {
             "provider": "oidc",
-            "oidc-issuer-url": f"https://{hostname}/dex",
-            "redirect-url": f"https://{hostname}/oauth2/callback",
-            "scope": "openid email groups profile offline_access",
+            "oidc-issuer-url": DEX_ISSUER,
+            "skip-oidc-discovery": "true",
+            "login-url": "/dex/auth",
+            "redeem-url": f"{DEX_ISSUER}/token",
+            "oidc-jwks-url": f"{DEX_ISSUER}/keys",
+            "redirect-url": "/oauth2/callback",
+            "relative-redirect-url": "true",
+            "scope": "profile email groups openid",
             "email-domain": "*",
             "upstream": "static://200",
-            "cookie-secure": "true",
-            "cookie-samesite": "lax",
-            "skip-provider-button": "true",
-            "skip-jwt-bearer-tokens": "true",
-            "set-xauthrequest": "true",
+            "skip-auth-route": "^/dex/",
+            "api-route": ["/api/", "/apis/", "^/ml_metadata"],
+            "prompt": "none",
+            "skip-provider-button": "false",
             "set-authorization-header": "true",
-            "reverse-proxy": "true",
+            "set-xauthrequest": "true",
+            "skip-jwt-bearer-tokens": "true",
+            "cookie-name": "oauth2_proxy_kubeflow",
+            "cookie-expire": "24h",
+            "cookie-refresh": "0",
+            "cookie-secure": "true",
+            "code-challenge-method": "S256",
         },
     }
+
+
+def gateway_auth_policies() -> list[tuple[str, str, dict[str, Any]]]:
+    """26.03's `istio-external-auth` at the ingress gateway, as (kind, name, spec): oauth2-proxy checks requests
+    WITHOUT an Authorization header; a DENY for any request without a verified JWT; and the RequestAuthentication
+    that verifies Dex's JWTs (in-cluster issuer) and turns their claims into the `kubeflow-userid` header."""
+    return [
+        (
+            "AuthorizationPolicy",
+            "istio-ingressgateway-oauth2-proxy",
+            {
+                "action": "CUSTOM",
+                "provider": {"name": "oauth2-proxy"},
+                "selector": GATEWAY_SELECTOR,
+                "rules": [
+                    {
+                        "when": [{"key": "request.headers[authorization]", "notValues": ["*"]}],
+                        "to": [{"operation": {"notPaths": PUBLIC_PATHS}}],
+                    }
+                ],
+            },
+        ),
+        (
+            "AuthorizationPolicy",
+            "istio-ingressgateway-require-jwt",
+            {
+                "action": "DENY",
+                "selector": GATEWAY_SELECTOR,
+                "rules": [
+                    {
+                        "from": [{"source": {"notRequestPrincipals": ["*"]}}],
+                        "to": [{"operation": {"notPaths": PUBLIC_PATHS}}],
+                    }
+                ],
+            },
+        ),
+        (
+            "RequestAuthentication",
+            "dex-jwt",
+            {
+                "selector": GATEWAY_SELECTOR,
+                "jwtRules": [
+                    {
+                        "issuer": DEX_ISSUER,
+                        "forwardOriginalToken": True,
+                        "outputClaimToHeaders": [
+                            {"header": "kubeflow-userid", "claim": "email"},
+                            {"header": "kubeflow-groups", "claim": "groups"},
+                        ],
+                        "fromHeaders": [{"name": "Authorization", "prefix": "Bearer "}],
+                    }
+                ],
+            },
+        ),
+    ]
 
 
 class OAuth2Proxy(KubeflowComponent):
@@ -188,11 +283,9 @@ class OAuth2Proxy(KubeflowComponent):
         self,
         name: str,
         args: ComponentArgs,
-        hostname: str,
         client_secret: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        self.hostname = hostname
         self.client_secret = client_secret
         super().__init__(name, args, opts)
 
@@ -210,41 +303,25 @@ class OAuth2Proxy(KubeflowComponent):
             opts=self.opts(ns),
         )
         chart = self.chart(
-            f"{name}-chart", catalog.OAUTH2_PROXY, "oauth2-proxy", oauth2_proxy_values(self.hostname), secret
+            f"{name}-chart",
+            catalog.OAUTH2_PROXY,
+            "oauth2-proxy",
+            oauth2_proxy_values(),
+            secret,
+            release=OAUTH2_PROXY_RELEASE,
         )
         self.custom(
             f"{name}-route",
             ("networking.istio.io/v1", "VirtualService", "oauth2-proxy", "oauth2-proxy"),
-            _route("/oauth2/", "oauth2-proxy.oauth2-proxy.svc.cluster.local", 80),
+            _route("/oauth2/", OAUTH2_PROXY_SERVICE, 80),
             chart,
         )
-        self.custom(
-            f"{name}-ext-authz",
-            ("security.istio.io/v1", "AuthorizationPolicy", "istio-ingressgateway-oauth2-proxy", "istio-system"),
-            {
-                "action": "CUSTOM",
-                "provider": {"name": "oauth2-proxy"},
-                "selector": {"matchLabels": {"app": "istio-ingressgateway"}},
-                "rules": [{"to": [{"operation": {"notPaths": ["/dex/*", "/dex/**", "/oauth2/*"]}}]}],
-            },
-            chart,
-        )
-        self.custom(
-            f"{name}-dex-jwt",
-            ("security.istio.io/v1", "RequestAuthentication", "dex-jwt", "istio-system"),
-            {
-                "selector": {"matchLabels": {"app": "istio-ingressgateway"}},
-                "jwtRules": [
-                    {
-                        "issuer": f"https://{self.hostname}/dex",
-                        "forwardOriginalToken": True,
-                        "outputClaimToHeaders": [
-                            {"header": "kubeflow-userid", "claim": "email"},
-                            {"header": "kubeflow-groups", "claim": "groups"},
-                        ],
-                        "fromHeaders": [{"name": "Authorization", "prefix": "Bearer "}],
-                    }
-                ],
-            },
-            chart,
-        )
+        # Resource names of the first release kept, so that the URNs do not change.
+        names = {"istio-ingressgateway-oauth2-proxy": "ext-authz", "dex-jwt": "dex-jwt"}
+        for kind, object_name, spec in gateway_auth_policies():
+            self.custom(
+                f"{name}-{names.get(object_name, object_name)}",
+                ("security.istio.io/v1", kind, object_name, "istio-system"),
+                spec,
+                chart,
+            )

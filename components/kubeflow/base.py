@@ -19,6 +19,8 @@ class ComponentArgs:
     provider: pulumi.ProviderResource
     depends_on: Sequence[pulumi.Resource] = ()
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    enabled: Sequence[str] = ()
+    """Every component of the installation, for those that adapt to their neighbours (MLRun CE)."""
 
 
 def pss_labels(level: str) -> dict[str, str]:
@@ -52,15 +54,24 @@ class KubeflowComponent(pulumi.ComponentResource):
 
     def kustomize(self, name: str, k: Kustomization, *after: pulumi.Resource) -> k8s.kustomize.v2.Directory:
         self.artifacts.append(k.url)
-        return k8s.kustomize.v2.Directory(name, directory=k.url, opts=self.opts(*after))
+        return k8s.kustomize.v2.Directory(name, directory=k.url, namespace=k.namespace, opts=self.opts(*after))
 
     def chart(
-        self, name: str, chart: HelmChart, namespace: str, values: Mapping[str, Any], *after: pulumi.Resource
+        self,
+        name: str,
+        chart: HelmChart,
+        namespace: str,
+        values: Mapping[str, Any],
+        *after: pulumi.Resource,
+        release: str | None = None,
     ) -> k8s.helm.v4.Chart:
+        """A pinned chart, released as `release` (default: the chart's name). helm.v4 would otherwise use the
+        resource name (`<stack>-...-chart`), and every object name derived from it would miss what refers to it."""
         self.artifacts.append(f"{chart.repository}/{chart.name}@{chart.version}")
         oci = chart.repository.startswith("oci://")
         return k8s.helm.v4.Chart(
             name,
+            name=release or chart.name,
             chart=chart.ref,
             version=chart.version,
             repository_opts=None if oci else k8s.helm.v4.RepositoryOptsArgs(repo=chart.repository),

@@ -29,7 +29,6 @@ DEPENDENCIES: Mapping[str, tuple[str, ...]] = {
     "seldonCore": (),
     "mlrun": (),
     "nuclio": (),
-    "pachyderm": (),
     "emissary": (),
 }
 """Component -> the components that must be installed before it."""
@@ -58,10 +57,22 @@ UPSTREAM_ORDER: tuple[str, ...] = (
     "seldonCore",
     "mlrun",
     "nuclio",
-    "pachyderm",
     "emissary",
 )
 """Upstream's install order (manifests README): a serial chain, one step per component."""
+
+
+OPTIONAL: Mapping[str, tuple[str, ...]] = {
+    "mlrun": ("nuclio", "pipelines", "sparkOperator", "trainingOperator"),
+}
+"""Component -> components it does not need but waits for when they are enabled: MLRun CE then uses their CRDs
+instead of installing its bundled copies (components/kubeflow/addons.py)."""
+
+
+def waits_for(component: str, enabled: Iterable[str], raw_serving: bool = False) -> tuple[str, ...]:
+    """What a component waits for in an installation: its prerequisites, and its optional ones that are enabled."""
+    on = set(enabled)
+    return (*requirements(component, raw_serving), *(c for c in OPTIONAL.get(component, ()) if c in on))
 
 
 def requirements(component: str, raw_serving: bool = False) -> tuple[str, ...]:
@@ -80,16 +91,16 @@ def missing_prerequisites(enabled: Iterable[str], raw_serving: bool = False) -> 
 
 
 def install_order(enabled: Iterable[str]) -> list[str]:
-    """Enabled components, each after its prerequisites (ties in upstream order)."""
-    on = set(enabled)
+    """Enabled components, each after everything it waits for (ties in upstream order)."""
+    on = frozenset(enabled)
     return sorted(
-        on, key=lambda c: (_depth(c), UPSTREAM_ORDER.index(c) if c in UPSTREAM_ORDER else len(UPSTREAM_ORDER))
+        on, key=lambda c: (_depth(c, on), UPSTREAM_ORDER.index(c) if c in UPSTREAM_ORDER else len(UPSTREAM_ORDER))
     )
 
 
 @cache
-def _depth(component: str) -> int:
-    return 1 + max((_depth(d) for d in DEPENDENCIES[component]), default=0)
+def _depth(component: str, enabled: frozenset[str]) -> int:
+    return 1 + max((_depth(d, enabled) for d in waits_for(component, enabled)), default=0)
 
 
 def longest_chain(edges: Mapping[str, Iterable[str]]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -13,23 +13,28 @@ from components import catalog
 from components.kubeflow.base import ComponentArgs, KubeflowComponent
 
 INGRESS_TLS_SECRET = "kubeflow-ingress-tls"  # noqa: S105 - a Secret's name
-OAUTH2_PROXY_SERVICE = "oauth2-proxy.oauth2-proxy.svc.cluster.local"
 GATEWAY_LABELS = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
 
 
+SELF_SIGNING_ISSUER = "kubeflow-self-signing-issuer"
+"""The ClusterIssuer Kubeflow's webhooks take their certificates from (cert-manager's `overlays/kubeflow`)."""
+
+
 class CertManager(KubeflowComponent):
-    """cert-manager from its official chart, CRDs included."""
+    """cert-manager as 26.03 installs it: `common/cert-manager/base` (CRDs, namespace at `restricted`), then,
+    once its webhook answers, the self-signing ClusterIssuer of `overlays/kubeflow`. Upstream's script waits for
+    the webhook between the two applies; here the issuer waits for the Directory, whose Deployments are awaited."""
 
     kind = "CertManager"
 
     def build(self, name: str) -> None:
-        ns = self.namespace(f"{name}-namespace", "cert-manager", "restricted")
-        self.chart(f"{name}-chart", catalog.CERT_MANAGER, "cert-manager", cert_manager_values(), ns)
-
-
-def cert_manager_values() -> dict[str, Any]:
-    """Install the CRDs with the chart, and keep them when the chart goes."""
-    return {"crds": {"enabled": True, "keep": True}}
+        base = self.kustomize(f"{name}-base", catalog.CERT_MANAGER)
+        self.custom(
+            f"{name}-self-signing-issuer",
+            ("cert-manager.io/v1", "ClusterIssuer", SELF_SIGNING_ISSUER, None),
+            {"selfSigned": {}},
+            base,
+        )
 
 
 @dataclass(frozen=True)
@@ -45,47 +50,26 @@ class IngressSettings:
     service_annotations: Mapping[str, str] = field(default_factory=dict[str, str])
 
 
-def istiod_values() -> dict[str, Any]:
-    """The mesh sends ingress requests to oauth2-proxy for authentication (ext-authz)."""
-    return {
-        "meshConfig": {
-            "accessLogFile": "/dev/stdout",
-            "extensionProviders": [
-                {
-                    "name": "oauth2-proxy",
-                    "envoyExtAuthzHttp": {
-                        "service": OAUTH2_PROXY_SERVICE,
-                        "port": 80,
-                        "includeRequestHeadersInCheck": ["authorization", "cookie"],
-                        "headersToUpstreamOnAllow": [
-                            "authorization",
-                            "path",
-                            "x-auth-request-email",
-                            "x-auth-request-groups",
-                            "x-auth-request-user",
-                        ],
-                        "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
-                    },
-                }
-            ],
-        }
-    }
+INGRESS_GATEWAY_SERVICE = "istio-ingressgateway"
+"""The gateway Service of `istio-install` (ClusterIP upstream); the platform makes it the site's load balancer."""
+INGRESS_GATEWAY_ACCOUNT = "istio-ingressgateway-service-account"
+"""The gateway's ServiceAccount: every 26.03 AuthorizationPolicy, KFAM and the profile controller allow it."""
+INGRESS_GATEWAY_PRINCIPAL = f"cluster.local/ns/istio-system/sa/{INGRESS_GATEWAY_ACCOUNT}"
 
 
-def gateway_values(ingress: IngressSettings) -> dict[str, Any]:
-    """The ingress gateway as a LoadBalancer Service (NSX or Avi), optionally at a fixed address."""
-    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": dict(ingress.service_annotations)}
-    if ingress.load_balancer_ip:
-        service["loadBalancerIP"] = ingress.load_balancer_ip
-    return {"name": "istio-ingressgateway", "labels": dict(GATEWAY_LABELS), "service": service}
+def load_balancer_spec(ingress: IngressSettings) -> k8s.core.v1.ServiceSpecPatchArgs:
+    """The gateway Service as a LoadBalancer (NSX or Avi), optionally at a fixed address."""
+    return k8s.core.v1.ServiceSpecPatchArgs(type="LoadBalancer", load_balancer_ip=ingress.load_balancer_ip)
 
 
 class Istio(KubeflowComponent):
-    """Istio CRDs, control plane and ingress gateway (charts); cluster-local gateway and Kubeflow's Istio
-    resources (manifests); TLS at the gateway from a cert-manager Certificate (or an existing secret)."""
+    """Istio as 26.03 installs it (`istio-crds`, `istio-namespace`, `istio-install/overlays/oauth2-proxy`: Istio CNI,
+    so injected pods pass `restricted`; the gateway's account `istio-ingressgateway-service-account`; the mesh's
+    ext-authz provider `oauth2-proxy`; `global-deny-all`), then the cluster-local gateway and Kubeflow's Istio
+    resources once the control plane and its CRDs are there. The platform's own changes, one per concern: the
+    gateway Service becomes a LoadBalancer, and TLS ends at `kubeflow-gateway` with a cert-manager certificate."""
 
     kind = "Istio"
-    kustomizations = (catalog.CLUSTER_LOCAL_GATEWAY,)
 
     def __init__(
         self, name: str, args: ComponentArgs, ingress: IngressSettings, opts: pulumi.ResourceOptions | None = None
@@ -94,13 +78,28 @@ class Istio(KubeflowComponent):
         super().__init__(name, args, opts)
 
     def build(self, name: str) -> None:
-        ns = self.namespace(f"{name}-namespace", "istio-system", "privileged")
-        base = self.chart(f"{name}-base", catalog.ISTIO_BASE, "istio-system", {}, ns)
-        istiod = self.chart(f"{name}-istiod", catalog.ISTIOD, "istio-system", istiod_values(), base)
-        self.chart(f"{name}-gateway", catalog.ISTIO_GATEWAY, "istio-system", gateway_values(self.ingress), istiod)
-        resources = self.kustomize(f"{name}-kubeflow-istio-resources", catalog.KUBEFLOW_ISTIO_RESOURCES, istiod)
+        crds = self.kustomize(f"{name}-crds", catalog.ISTIO_CRDS)
+        ns = self.kustomize(f"{name}-istio-namespace", catalog.ISTIO_NAMESPACE)
+        install = self.kustomize(f"{name}-install", catalog.ISTIO_INSTALL, crds, ns)
+        # Names kept from the first release so that their URNs do not change.
+        local = catalog.CLUSTER_LOCAL_GATEWAY
+        self.kustomize(f"{name}-{local.path.replace('/', '-')}", local, install)
+        resources = self.kustomize(f"{name}-kubeflow-istio-resources", catalog.KUBEFLOW_ISTIO_RESOURCES, install)
+        self._load_balancer(name, install)
         secret = self._certificate(name, ns)
         self._https_gateway(name, secret, resources)
+
+    def _load_balancer(self, name: str, install: pulumi.Resource) -> None:
+        k8s.core.v1.ServicePatch(
+            f"{name}-load-balancer",
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                name=INGRESS_GATEWAY_SERVICE,
+                namespace="istio-system",
+                annotations={**self.ingress.service_annotations, "pulumi.com/patchForce": "true"},
+            ),
+            spec=load_balancer_spec(self.ingress),
+            opts=self.opts(install),
+        )
 
     def _certificate(self, name: str, ns: pulumi.Resource) -> str:
         """The gateway's certificate secret in istio-system; cert-manager issues it unless one exists."""

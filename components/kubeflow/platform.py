@@ -10,8 +10,9 @@ import pulumi
 from components.kubeflow import addons, apps, workloads
 from components.kubeflow.auth import Dex, IdentitySettings, OAuth2Proxy
 from components.kubeflow.base import ComponentArgs, KubeflowComponent
-from components.kubeflow.dependencies import install_order, longest_chain, requirements
+from components.kubeflow.dependencies import install_order, longest_chain, waits_for
 from components.kubeflow.ingress import CertManager, IngressSettings, Istio
+from components.kubeflow.ordering import webhook_order
 
 _SIMPLE: Mapping[str, type[KubeflowComponent]] = {
     "certManager": CertManager,
@@ -29,10 +30,10 @@ _SIMPLE: Mapping[str, type[KubeflowComponent]] = {
     "knative": workloads.Knative,
     "modelRegistry": workloads.ModelRegistry,
     "sparkOperator": workloads.SparkOperator,
+    "trainer": workloads.Trainer,
     "seldonCore": addons.SeldonCore,
     "mlrun": addons.MLRun,
     "nuclio": addons.Nuclio,
-    "pachyderm": addons.Pachyderm,
     "emissary": addons.Emissary,
 }
 
@@ -47,7 +48,6 @@ class KubeflowArgs:
     identity: IdentitySettings
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
     depends_on: Sequence[pulumi.Resource] = ()
-    trainer_runtimes: Sequence[str] = ("torch",)
     raw_serving: bool = False
 
 
@@ -60,13 +60,21 @@ class KubeflowPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubeflow-vsphere:kubeflow:KubeflowPlatform", name, None, opts)
+        if {"kserve", "knative"} & set(args.enabled):
+            # Before any component: the engine applies a stack transform to later registrations only.
+            pulumi.runtime.register_resource_transform(webhook_order())
         self.components = {}
         self.static_password = None
         for key in install_order(args.enabled):
-            after = [self.components[d] for d in requirements(key, args.raw_serving)]
-            base = ComponentArgs(provider=args.provider, depends_on=[*args.depends_on, *after], labels=args.labels)
+            after = [self.components[d] for d in waits_for(key, args.enabled, args.raw_serving)]
+            base = ComponentArgs(
+                provider=args.provider,
+                depends_on=[*args.depends_on, *after],
+                labels=args.labels,
+                enabled=tuple(args.enabled),
+            )
             self.components[key] = self._component(f"{name}-{_kebab(key)}", key, base, args)
-        self.longest_chain = longest_chain({k: requirements(k, args.raw_serving) for k in self.components})
+        self.longest_chain = longest_chain({k: waits_for(k, args.enabled, args.raw_serving) for k in self.components})
         self.register_outputs({"components": sorted(self.components), "longestChain": self.longest_chain})
 
     def _component(self, name: str, key: str, base: ComponentArgs, args: KubeflowArgs) -> KubeflowComponent:
@@ -80,9 +88,7 @@ class KubeflowPlatform(pulumi.ComponentResource):
         if key == "oauth2Proxy":
             dex_component = self.components["dex"]
             assert isinstance(dex_component, Dex)
-            return OAuth2Proxy(name, base, args.ingress.hostname, dex_component.client_secret, child)
-        if key == "trainer":
-            return workloads.Trainer(name, base, args.trainer_runtimes, child)
+            return OAuth2Proxy(name, base, dex_component.client_secret, child)
         if key == "kserve":
             return workloads.KServe(name, base, args.raw_serving, child)
         return _SIMPLE[key](name, base, child)

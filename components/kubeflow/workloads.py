@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import catalog
 from components.kubeflow.base import ComponentArgs, KubeflowComponent
 
-TRAINER_RUNTIMES = ("torch", "deepspeed", "xgboost", "jax", "mlx")
-"""Trainer v2 runtimes the chart can install (its `runtimes.<name>Distributed.enabled`)."""
+TRAINER_RUNTIMES = (
+    "torch-distributed",
+    "deepspeed-distributed",
+    "mlx-distributed",
+    "torchtune-llama3.2-1b",
+    "torchtune-llama3.2-3b",
+    "torchtune-qwen2.5-1.5b",
+)
+"""The ClusterTrainingRuntimes 26.03's `applications/trainer/overlays` installs (Trainer v2.1.0)."""
 
 
 class Katib(KubeflowComponent):
@@ -29,24 +33,14 @@ class TrainingOperator(KubeflowComponent):
     kustomizations = (catalog.TRAINING_OPERATOR,)
 
 
-def trainer_values(runtimes: Sequence[str]) -> dict[str, Any]:
-    """Install the chosen ClusterTrainingRuntimes with the controller."""
-    return {"runtimes": {f"{r}Distributed": {"enabled": True} for r in runtimes}}
-
-
 class Trainer(KubeflowComponent):
-    """Kubeflow Trainer v2 (TrainJob) from its OCI chart, with the runtimes asked for."""
+    """Kubeflow Trainer v2 (TrainJob) as 26.03 installs it, in `kubeflow-system`: controller and JobSet with the
+    labels that namespace's NetworkPolicies admit (webhook port 9443), its ClusterTrainingRuntimes as plain
+    objects (the Helm chart makes them in a post-install hook, which helm.v4 never runs), and the
+    `kubeflow-trainer-{admin,edit,view}` roles that aggregate into `kubeflow-edit`, so teams may create TrainJobs."""
 
     kind = "Trainer"
-
-    def __init__(
-        self, name: str, args: ComponentArgs, runtimes: Sequence[str], opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        self.runtimes = list(runtimes)
-        super().__init__(name, args, opts)
-
-    def build(self, name: str) -> None:
-        self.chart(f"{name}-chart", catalog.TRAINER, "kubeflow-system", trainer_values(self.runtimes))
+    kustomizations = (catalog.TRAINER,)
 
 
 class Knative(KubeflowComponent):

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from infra.models.base import DnsLabel, DnsName, Email, Model, Name
+
+PACHYDERM_REFUSED = (
+    "Pachyderm 2.11.6 stores its data in an object store (deployTarget with bucket and credentials) that this "
+    "platform does not provide or configure yet, and its chart takes the credentials only as plain values; "
+    "set it to false (install Pachyderm with its own object store outside this program)"
+)
 
 
 class KubeflowComponents(Model):
@@ -33,16 +39,28 @@ class KubeflowComponents(Model):
     kserve: bool = True
     model_registry: bool = True
     spark_operator: bool = True
-    # Integrations: off unless asked for (Seldon Core and Pachyderm are not open source).
+    # Integrations: off unless asked for (Seldon Core is not open source).
     seldon_core: bool = False
     mlrun: bool = False
     nuclio: bool = False
-    pachyderm: bool = False
+    pachyderm: bool = Field(default=False, description="refused: see PACHYDERM_REFUSED")
     emissary: bool = False
+
+    @field_validator("pachyderm")
+    @classmethod
+    def _no_pachyderm(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(PACHYDERM_REFUSED)
+        return value
 
     def enabled(self) -> list[str]:
         """Enabled components by their camelCase keys, as the dependency map names them."""
         return [info.alias or name for name, info in type(self).model_fields.items() if getattr(self, name)]
+
+
+CaBundle = Annotated[str, Field(pattern=r"-----BEGIN CERTIFICATE-----")]
+"""PEM certificates Dex trusts besides the system's roots when it reaches the identity provider: with the
+in-cluster issuer, Dex is the only piece that fetches anything from outside the cluster."""
 
 
 class OidcSettings(Model):
@@ -51,6 +69,9 @@ class OidcSettings(Model):
     issuer: HttpUrl
     client_id: Name
     name: Name = "Single sign-on"
+    ca_bundle: CaBundle | None = Field(
+        default=None, description="PEM of the CA that signed the issuer's certificate, when not a public one"
+    )
 
 
 class LdapSearch(Model):
@@ -70,6 +91,7 @@ class LdapSettings(Model):
     host: Name
     bind_dn: Name = Field(alias="bindDN")
     user_search: LdapSearch
+    ca_bundle: CaBundle | None = Field(default=None, description="PEM of the CA of the directory's certificate")
     name: Name = "Directory"
 
 
@@ -125,19 +147,30 @@ class GatewaySettings(Model):
     annotations: dict[str, str] = Field(default_factory=dict[str, str])
 
 
-TrainerRuntime = Literal["torch", "deepspeed", "xgboost", "jax", "mlx"]
-
 RETIRED_FRAMEWORKS = {
     "mxnet": "MXNet (MXJob) was retired from the Kubeflow Training Operator upstream; use PyTorchJob or Trainer v2",
     "chainer": "Chainer (ChainerJob) was retired upstream with Chainer itself; use PyTorchJob or Trainer v2",
 }
 
 
+TRAINER_RUNTIMES_GONE = (
+    "Trainer is installed as 26.03 tested it, with all of its ClusterTrainingRuntimes (torch-distributed, "
+    "deepspeed-distributed, mlx-distributed, torchtune-*): remove 'trainerRuntimes'"
+)
+
+
 class TrainingSettings(Model):
-    """Which job kinds teams use (Training Operator v1) and which Trainer v2 runtimes to install."""
+    """Which job kinds teams use (Training Operator v1). Trainer v2 brings upstream's runtimes, all of them."""
 
     frameworks: list[str] = Field(default_factory=lambda: ["tensorflow", "pytorch", "mpi", "xgboost"])
-    trainer_runtimes: list[TrainerRuntime] = Field(default_factory=lambda: list[TrainerRuntime](["torch"]))
+    trainer_runtimes: list[str] | None = Field(default=None, description="no longer a setting: refused")
+
+    @field_validator("trainer_runtimes")
+    @classmethod
+    def _no_runtime_choice(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            raise ValueError(TRAINER_RUNTIMES_GONE)
+        return value
 
     @model_validator(mode="after")
     def _supported(self) -> TrainingSettings:
