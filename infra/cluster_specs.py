@@ -22,7 +22,7 @@ def cluster_spec(cluster: ClusterSettings, environment: str) -> ClusterSpec:
         pods=list(cluster.network.pods),
         services=list(cluster.network.services),
         service_domain=cluster.network.service_domain,
-        trusted_ca_names=[ca.name for ca in cluster.trusted_cas],
+        trusted_cas={ca.name: ca.pem for ca in cluster.trusted_cas},
         proxy=cluster.proxy.model_dump(by_alias=True) if cluster.proxy else None,
         default_registry_secret=cluster.default_registry_secret.model_dump(by_alias=True)
         if cluster.default_registry_secret

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,12 @@ import yaml
 
 from components.catalog import GPU_OPERATOR
 from components.services.gpu_operator import GpuOperatorArgs, gpu_operator_values
+from components.tanzu.classes import CLUSTER_CLASSES, mismatches
 from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
+from policies.usage import CAPI_CLUSTER, TKC, VM_CLASS
 from tests.reference import chart_values, crd_schema
 
-CAPI_CLUSTER = "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
-TKC = "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
 RELEASE = "kubernetes:helm.sh/v4:Chart"
 
 
@@ -49,7 +50,7 @@ def test_gpu_pool_is_ubuntu_on_a_vgpu_class_with_volumes_taint_and_labels(dev: R
     overrides = {o["name"]: o["value"] for o in gpu["variables"]["overrides"]}
     vgpu_classes = {
         r.inputs["name"]
-        for r in dev.of_type("vsphere:index/virtualMachineClass:VirtualMachineClass")
+        for r in dev.of_type(VM_CLASS)
         if r.inputs.get("vgpuDevices")
     }
     assert overrides["vmClass"] in vgpu_classes
@@ -133,13 +134,14 @@ def test_gpu_operator_values_use_only_keys_of_the_pinned_chart(mig: str, slices:
     args = GpuOperatorArgs(
         provider=None,  # type: ignore[arg-type]
         driver_registry="nvcr.io",
-        driver_repository="nvcr.io/nvaie",
-        driver_image="vgpu-guest-driver-5",
+        driver_repository="nvcr.io/nvidia/vgpu",
+        driver_image="vgpu-guest-driver-7",
         driver_version="580.95.05",
         ngc_api_key="k",
         nls_client_token="t",
         mig_strategy=mig,
         time_slicing_replicas=slices,
+        gpu_taints=[{"key": "kubeflow-vsphere.io/team", "value": "vision", "effect": "NoSchedule"}],
     )
     paths = _key_paths(gpu_operator_values(args))
     assert paths
@@ -164,5 +166,141 @@ def test_tanzu_kubernetes_cluster_form(project: Path) -> None:
     ]
     assert gpu["taints"][0] == {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
     network = tkc["spec"]["settings"]["network"]
-    assert network["trust"] == {"additionalTrustedCAs": [{"name": "harbor-ca"}]}
+    # v1alpha3 trust entries are {name, data}: the CA itself, base64-encoded once, travels in the object.
+    (ca,) = network["trust"]["additionalTrustedCAs"]
+    assert ca["name"] == "harbor-ca"
+    assert base64.b64decode(ca["data"]).decode().startswith("-----BEGIN CERTIFICATE-----\n")
     assert tkc["spec"]["settings"]["storage"] == {"defaultClass": "kubeflow-dev-gold"}
+    # The `<cluster>-user-trusted-ca-secret` is a ClusterClass convention; a TKC does not read it.
+    assert [r.name for r in rec.of_type("kubernetes:core/v1:Secret") if r.name.endswith("trusted-cas")] == []
+
+
+def _tolerated(tolerations: list[dict[str, str]], taint: dict[str, str]) -> bool:
+    """Kubernetes' rule: same effect (or none), and Exists on the key (or none), or Equal on key and value."""
+    for t in tolerations:
+        if t.get("effect") not in (None, "", taint["effect"]):
+            continue
+        if t.get("operator", "Equal") == "Exists" and t.get("key") in (None, "", taint["key"]):
+            return True
+        if t.get("key") == taint["key"] and t.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def test_every_gpu_operator_daemonset_and_nfd_tolerates_every_gpu_pool_taint(dev: Recording) -> None:
+    """Team pools carry a second taint: without a toleration no driver, plugin or NFD pod ever runs there."""
+    topology = _one(dev, CAPI_CLUSTER).inputs["spec"]["topology"]
+    taints = [
+        taint
+        for md in topology["workers"]["machineDeployments"]
+        for o in md["variables"]["overrides"]
+        if o["name"] == "nodePoolTaints"
+        for taint in o["value"]
+    ]
+    assert {"key": "kubeflow-vsphere.io/team", "value": "vision", "effect": "NoSchedule"} in taints
+    values = next(r for r in dev.of_type(RELEASE) if r.inputs["chart"] == "gpu-operator").inputs["values"]
+    operands = values["daemonsets"]["tolerations"]
+    nfd = values["node-feature-discovery"]["worker"]["tolerations"]
+    for taint in taints:
+        assert _tolerated(operands, taint), taint
+        assert _tolerated(nfd, taint), taint
+    # Setting either list replaces the chart's default: every default toleration of the pinned chart stays.
+    chart = chart_values("gpu-operator", GPU_OPERATOR.version)
+    for default in chart["daemonsets"]["tolerations"]:
+        assert default in operands
+    for default in chart["node-feature-discovery"]["worker"]["tolerations"]:
+        assert default in nfd
+
+
+def test_mig_strategy_none_sets_the_charts_strategy_and_disables_the_mig_manager() -> None:
+    args = GpuOperatorArgs(
+        provider=None,  # type: ignore[arg-type]
+        driver_registry="nvcr.io",
+        driver_repository="nvcr.io/nvidia/vgpu",
+        driver_image="vgpu-guest-driver-7",
+        driver_version="580.95.05",
+        ngc_api_key="k",
+        nls_client_token="t",
+        mig_strategy="none",
+    )
+    values = gpu_operator_values(args)
+    assert values["mig"] == {"strategy": "none"}
+    assert values["migManager"] == {"enabled": False}
+
+
+def test_guest_driver_image_follows_the_nvaie_release(dev: Recording) -> None:
+    driver = next(r for r in dev.of_type(RELEASE) if r.inputs["chart"] == "gpu-operator").inputs["values"]["driver"]
+    assert (driver["repository"], driver["image"], driver["version"]) == (
+        "nvcr.io/nvidia/vgpu",
+        "vgpu-guest-driver-7",
+        "580.95.05",
+    )
+
+
+def _variables(topology: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every variable the Cluster sets: cluster-wide and each machine deployment's overrides, with where."""
+    out = [("topology.variables", v) for v in topology["variables"]]
+    for md in topology["workers"]["machineDeployments"]:
+        out += [(f"machineDeployments[{md['name']}]", v) for v in md["variables"]["overrides"]]
+    return out
+
+
+def _record_with_class(project: Path, name: str) -> Recording:
+    path = project / "stacks/Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    cluster = document["config"]["kubeflow-vsphere:clusters"][0]
+    cluster["clusterClass"] = name
+    cluster["proxy"] = {"httpProxy": "http://proxy:3128", "httpsProxy": "http://proxy:3128", "noProxy": ["svc"]}
+    path.write_text(yaml.safe_dump(document))
+    return record_stack("dev", project)[1]
+
+
+@pytest.mark.parametrize("name", sorted(CLUSTER_CLASSES))
+def test_cluster_sets_only_variables_its_class_defines(project: Path, name: str) -> None:
+    """Cluster API rejects variables a class does not define: check every one against the class's schema."""
+    topology = _one(_record_with_class(project, name), CAPI_CLUSTER).inputs["spec"]["topology"]
+    assert topology["class"] == name
+    known = CLUSTER_CLASSES[name].variables
+    found = [f"{where}.{v['name']}" for where, v in _variables(topology) if v["name"] not in known]
+    found += [m for where, v in _variables(topology) for m in mismatches(v["value"], known.get(v["name"]), where)]
+    assert found == []
+    names = {v["name"] for _, v in _variables(topology)}
+    if CLUSTER_CLASSES[name].schema == "legacy":
+        assert {"nodePoolVolumes", "nodePoolTaints", "trust", "proxy", "defaultStorageClass"} <= names
+    else:
+        assert {"volumes", "node", "osConfiguration", "vsphereOptions"} <= names
+        assert not names & {"nodePoolVolumes", "nodePoolTaints", "nodePoolLabels", "trust", "defaultStorageClass"}
+
+
+def test_generic_class_carries_storage_trust_taints_and_volumes(project: Path) -> None:
+    topology = _one(_record_with_class(project, "builtin-generic-v3.3.0"), CAPI_CLUSTER).inputs["spec"]["topology"]
+    variables = {v["name"]: v["value"] for v in topology["variables"]}
+    assert variables["vsphereOptions"]["persistentVolumes"]["defaultStorageClass"] == "kubeflow-dev-gold"
+    assert variables["osConfiguration"]["systemProxy"] == {
+        "http": "http://proxy:3128",
+        "https": "http://proxy:3128",
+        "noProxy": ["svc"],
+    }
+    assert variables["osConfiguration"]["trust"]["additionalTrustedCAs"] == [
+        {"caCert": {"secretRef": {"name": "kubeflow-dev-user-trusted-ca-secret", "key": "harbor-ca"}}}
+    ]
+    gpu = next(md for md in topology["workers"]["machineDeployments"] if md["name"] == "gpu-a100")
+    overrides = {o["name"]: o["value"] for o in gpu["variables"]["overrides"]}
+    assert {"name": "containerd", "mountPath": "/var/lib/containerd", "capacity": "300Gi"}.items() <= overrides[
+        "volumes"
+    ][0].items()
+    assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"} in overrides["node"]["taints"]
+    assert overrides["node"]["labels"]["kubeflow-vsphere.io/gpu-pool"] == "gpu-a100"
+
+
+def test_the_schema_check_tells_the_two_variable_sets_apart() -> None:
+    """The check above could not pass by accident: legacy values do not fit the generic class, nor the reverse."""
+    legacy, generic = CLUSTER_CLASSES["builtin-generic-v3.1.0"], CLUSTER_CLASSES["builtin-generic-v3.2.0"]
+    assert "nodePoolVolumes" not in generic.variables
+    assert "vsphereOptions" not in legacy.variables
+    volume = [{"name": "containerd", "mountPath": "/var/lib/containerd", "capacity": {"storage": "300Gi"}}]
+    assert mismatches(volume, generic.variables["volumes"]) == ["[0].capacity: expected str"]
+    trust = {"additionalTrustedCAs": [{"name": "ca"}]}
+    assert mismatches(trust, generic.variables["osConfiguration"]["trust"]) == [
+        ".additionalTrustedCAs[0].name: not defined"
+    ]

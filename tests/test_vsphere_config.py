@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import stack_problems
+from tests.conftest import only, stack_problems
 
 Edit = Callable[[dict[str, Any]], None]
 
 
-def _problems(project: Path, edit: Edit) -> dict[str, str]:
+def _problems(project: Path, edit: Edit) -> dict[str, list[str]]:
     return stack_problems(project, edit)
 
 
@@ -25,14 +25,14 @@ def test_vgpu_class_with_partial_memory_reservation(project: Path) -> None:
         _vs(c)["vmClasses"][1]["memoryReservation"] = 50
 
     problems = _problems(project, edit)
-    assert "memoryReservation must be 100 (got 50)" in problems["kubeflow-vsphere:vsphere.vmClasses[1]"]
+    assert "memoryReservation must be 100 (got 50)" in only(problems["kubeflow-vsphere:vsphere.vmClasses[1]"])
 
 
 def test_more_gpus_than_the_hosts_carry(project: Path) -> None:
     def edit(c: dict[str, Any]) -> None:
         _vs(c)["gpuPools"][0]["replicas"] = 5
 
-    message = _problems(project, edit)["kubeflow-vsphere:vsphere.gpuPools[0].replicas"]
+    message = only(_problems(project, edit)["kubeflow-vsphere:vsphere.gpuPools[0].replicas"])
     assert message.startswith("pool 'dev-train-a100' asks for 5 VMs x 2 GPUs = 10 GPUs")
     assert "esx-gpu-01.dev.example.internal (4 GPUs), esx-gpu-02.dev.example.internal (4 GPUs)" in message
     assert "room for 4 such VMs (8 GPUs)" in message
@@ -45,8 +45,11 @@ def test_device_listed_twice_and_shared_between_pools(project: Path) -> None:
         pools.append({**pools[0], "name": "dev-train-b", "replicas": 1})
 
     problems = _problems(project, edit)
-    assert "listed 2 times" in problems["kubeflow-vsphere:vsphere.gpuPools[0].hosts[0].devices"]
-    assert "already given to pool 'dev-train-a100'" in problems["kubeflow-vsphere:vsphere.gpuPools[2].hosts"]
+    assert "listed 2 times" in only(problems["kubeflow-vsphere:vsphere.gpuPools[0].hosts[0].devices"])
+    # One problem per device the copy shares, each naming its host: none folded into another.
+    shared = problems["kubeflow-vsphere:vsphere.gpuPools[2].hosts"]
+    assert len(set(shared)) == len(shared) > 1
+    assert all("is already given to pool 'dev-train-a100'" in m for m in shared)
 
 
 def test_vgpu_pool_on_a_class_without_vgpu_and_not_bound(project: Path) -> None:
@@ -55,8 +58,10 @@ def test_vgpu_pool_on_a_class_without_vgpu_and_not_bound(project: Path) -> None:
         vs["vmClasses"].append({"name": "cpu-4x16", "cpus": 4, "memoryMiB": 16384})
         vs["gpuPools"][1]["vmClass"] = "cpu-4x16"
 
-    message = _problems(project, edit)["kubeflow-vsphere:vsphere.gpuPools[1].vmClass"]
-    assert "has no vgpuDevices" in message or "not bound" in message
+    assert _problems(project, edit)["kubeflow-vsphere:vsphere.gpuPools[1].vmClass"] == [
+        "VM class 'cpu-4x16' has no vgpuDevices; a vGPU pool needs a vGPU class",
+        "VM class 'cpu-4x16' is not bound to namespace 'kubeflow-dev'; add it to its vmClasses",
+    ]
 
 
 def test_unknown_references_list_what_is_declared(project: Path) -> None:
@@ -67,13 +72,14 @@ def test_unknown_references_list_what_is_declared(project: Path) -> None:
         vs["gpuPools"][1]["namespace"] = "elsewhere"
 
     problems = _problems(project, edit)
-    assert problems["kubeflow-vsphere:vsphere.namespaces[0].contentLibraries[2]"] == (
+    assert only(problems["kubeflow-vsphere:vsphere.namespaces[0].contentLibraries[2]"]) == (
         "unknown content library 'nope'; declared: dlvm-dev, tkr-dev"
     )
     assert (
-        problems["kubeflow-vsphere:vsphere.gpuPools[0].team"] == "unknown team 'ghosts'; declared: nlp, recsys, vision"
+        only(problems["kubeflow-vsphere:vsphere.gpuPools[0].team"])
+        == "unknown team 'ghosts'; declared: nlp, recsys, vision"
     )
-    assert "unknown namespace 'elsewhere'" in problems["kubeflow-vsphere:vsphere.gpuPools[1].namespace"]
+    assert "unknown namespace 'elsewhere'" in only(problems["kubeflow-vsphere:vsphere.gpuPools[1].namespace"])
 
 
 def test_tagged_union_errors_use_the_file_keys(project: Path) -> None:
@@ -82,23 +88,22 @@ def test_tagged_union_errors_use_the_file_keys(project: Path) -> None:
         _vs(c)["gpuPools"][1]["mode"] = "mig"
 
     problems = _problems(project, edit)
-    assert "did you mean 'gpuMemoryGiB'?" in problems["kubeflow-vsphere:vsphere.gpuPools[0].gpuMemoryGB"]
-    assert "'passthrough', 'vgpu'" in problems["kubeflow-vsphere:vsphere.gpuPools[1]"]
+    assert "did you mean 'gpuMemoryGiB'?" in only(problems["kubeflow-vsphere:vsphere.gpuPools[0].gpuMemoryGB"])
+    assert "'passthrough', 'vgpu'" in only(problems["kubeflow-vsphere:vsphere.gpuPools[1]"])
 
 
 def test_vgpu_pools_need_the_supervisor_kubeconfig_as_a_secret(project: Path) -> None:
     def drop(c: dict[str, Any]) -> None:
         del c["kubeflow-vsphere:supervisorKubeconfig"]
 
-    assert (
-        "required by vGPU pool dev-infer-l40s, cluster kubeflow-dev"
-        in _problems(project, drop)["kubeflow-vsphere:supervisorKubeconfig"]
+    assert "required by vGPU pool dev-infer-l40s, cluster kubeflow-dev" in only(
+        _problems(project, drop)["kubeflow-vsphere:supervisorKubeconfig"]
     )
 
     def plain(c: dict[str, Any]) -> None:
         c["kubeflow-vsphere:supervisorKubeconfig"] = "apiVersion: v1"
 
-    assert "--secret" in _problems(project, plain)["kubeflow-vsphere:supervisorKubeconfig"]
+    assert "--secret" in only(_problems(project, plain)["kubeflow-vsphere:supervisorKubeconfig"])
 
 
 def test_bad_pci_address_and_vgpu_profile(project: Path) -> None:
@@ -107,5 +112,5 @@ def test_bad_pci_address_and_vgpu_profile(project: Path) -> None:
         _vs(c)["vmClasses"][1]["vgpuDevices"] = ["a100-40c"]
 
     problems = _problems(project, edit)
-    assert "not a PCI address" in problems["kubeflow-vsphere:vsphere.gpuPools[0].hosts[0].devices[0]"]
-    assert "not a vGPU profile name" in problems["kubeflow-vsphere:vsphere.vmClasses[1].vgpuDevices[0]"]
+    assert "not a PCI address" in only(problems["kubeflow-vsphere:vsphere.gpuPools[0].hosts[0].devices[0]"])
+    assert "not a vGPU profile name" in only(problems["kubeflow-vsphere:vsphere.vmClasses[1].vgpuDevices[0]"])

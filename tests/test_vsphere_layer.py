@@ -5,20 +5,20 @@ from __future__ import annotations
 import base64
 import uuid
 from collections import defaultdict
+from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
 from components.vsphere.gpu_pool import VM_SERVICE_API
 from components.vsphere.virtual_machine import PERPETUAL_DIFFS, mmio_size_gib
 from infra.kfvs.plan import build_plan
 from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
+from policies.usage import VM, VM_CLASS
+from policies.usage import VM_SERVICE_VM as VM_SERVICE
 from tests.reference import crd_schema
-
-VM = "vsphere:index/virtualMachine:VirtualMachine"
-VM_CLASS = "vsphere:index/virtualMachineClass:VirtualMachineClass"
-VM_SERVICE = "kubernetes:vmoperator.vmware.com/v1alpha3:VirtualMachine"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,8 @@ def test_passthrough_vms_get_own_devices_full_reservation_efi_and_mmio(dev: Reco
         assert inputs["memoryReservation"] == inputs["memory"] == 262144
         assert inputs["firmware"] == "efi"
         assert inputs["extraConfig"]["pciPassthru.use64bitMMIO"] == "TRUE"
-        assert inputs["extraConfig"]["pciPassthru.64bitMMIOSizeGB"] == "512"
+        # 2 A100 40GB: twice 80 GB of framebuffer, rounded up to a power of two.
+        assert inputs["extraConfig"]["pciPassthru.64bitMMIOSizeGB"] == "256"
         assert set(vm.ignore_changes) == set(PERPETUAL_DIFFS)
     # Spread: one VM on each host, and no device given twice on a host.
     assert sorted(used) == ["host-esx-gpu-01-dev-example-internal", "host-esx-gpu-02-dev-example-internal"]
@@ -71,28 +72,25 @@ def test_lookups_use_the_right_arguments(dev: Recording) -> None:
     for call in dev.invocations:
         calls[call.token.rsplit(":", 1)[-1]].append(call.args)
     assert {"name": "esx-gpu-01.dev.example.internal", "datacenterId": "datacenter-dc-lab"} in calls["getHost"]
-    pci = calls["getHostPciDevice"]
-    assert {a["hostId"] for a in pci} == {
-        "host-esx-gpu-01-dev-example-internal",
-        "host-esx-gpu-02-dev-example-internal",
-    }
-    assert {a["vendorId"] for a in pci} == {"10de"}
+    # getHostPciDevice returns one device or nothing and never reports passthrough state: it validates
+    # nothing, so the program does not pretend it does (a real check is a preflight against vCenter).
+    assert "getHostPciDevice" not in calls
     item = calls["getContentLibraryItem"][0]
     assert item == {"libraryId": "content-library-dlvm-dev", "name": "ubuntu-2204-nvidia", "type": "ovf"}
     template = _by_name(dev, VM)["dev-train-a100-0"].inputs["clone"]["templateUuid"]
     assert template == "content-library-item-ubuntu-2204-nvidia"
 
 
-def test_pool_parents_and_anti_affinity(dev: Recording) -> None:
+def test_pool_parents_and_no_anti_affinity_over_host_pinned_vms(dev: Recording) -> None:
     vm = _by_name(dev, VM)["dev-train-a100-0"]
     assert vm.parent is not None
     assert vm.parent.endswith(
         "kubeflow-vsphere:vsphere:GpuWorkerPool$kubeflow-vsphere:vsphere:VirtualMachine::dev-train-a100-0"
     )
-    rule = dev.of_type("vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule")[0]
-    assert rule.inputs["virtualMachineIds"] == ["dev-train-a100-0-id", "dev-train-a100-1-id"]
-    assert rule.inputs["mandatory"] is True
-    assert rule.inputs["computeClusterId"] == "compute-cluster-gpu-lab-01"
+    # Passthrough VMs are pinned to their hosts and cannot vMotion: DRS could not act on an anti-affinity rule.
+    assert dev.of_type("vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule") == []
+    hosts = {v.inputs["hostSystemId"] for v in _pool_vms(dev).values()}
+    assert len(hosts) == 2
 
 
 def test_vgpu_classes_reserve_all_memory(dev: Recording) -> None:
@@ -146,6 +144,7 @@ def test_totals_count_pools_per_team() -> None:
 def test_mmio_window_is_a_power_of_two_covering_twice_the_framebuffer() -> None:
     assert mmio_size_gib(1, 16) == 64
     assert mmio_size_gib(1, 40) == 128
+    assert mmio_size_gib(2, 40) == 256
     assert mmio_size_gib(2, 80) == 512
     assert mmio_size_gib(8, 80) == 2048
 
@@ -161,3 +160,35 @@ def test_plain_vm_clones_a_vm_template_looked_up_by_name(dev: Recording) -> None
     assert bastion["networkInterfaces"] == [{"adapterType": "vmxnet3", "networkId": "network-pg-dev-mgmt"}]
     tags = {r.id: r.inputs["name"] for r in dev.of_type("vsphere:index/tag:Tag")}
     assert [tags[t] for t in bastion["tags"]] == ["dev"]
+
+
+def test_plain_vm_keeps_its_templates_firmware(dev: Recording) -> None:
+    """EFI is forced only on passthrough VMs: a BIOS template cloned as EFI does not boot."""
+    bastion = _by_name(dev, VM)["dev-bastion"].inputs
+    # The VM template's firmware comes from its lookup (the mock lookup reports none, so nothing is sent).
+    assert "firmware" not in bastion
+
+
+def test_library_vm_template_is_looked_up_by_its_type_and_keeps_bios(project: Path) -> None:
+    path = project / "stacks/Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    vs = document["config"]["kubeflow-vsphere:vsphere"]
+    vs["vms"].append(
+        {
+            "name": "dev-legacy",
+            "cpus": 2,
+            "memoryMiB": 4096,
+            "disks": [{"sizeGiB": 40}],
+            "template": {
+                "name": "rhel-bios",
+                "contentLibrary": "dlvm-dev",
+                "itemType": "vm-template",
+                "firmware": "bios",
+            },
+        }
+    )
+    path.write_text(yaml.safe_dump(document))
+    rec = record_stack("dev", project)[1]
+    assert _by_name(rec, VM)["dev-legacy"].inputs["firmware"] == "bios"
+    items = [i.args for i in rec.invocations if i.token.endswith("getContentLibraryItem")]
+    assert {"libraryId": "content-library-dlvm-dev", "name": "rhel-bios", "type": "vm-template"} in items

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
@@ -23,10 +23,10 @@ class WorkloadClusterArgs:
     spec: ClusterSpec
     supervisor: pulumi.ProviderResource
     api: Literal["clusterClass", "tanzuKubernetesCluster"] = "clusterClass"
-    trusted_cas: Mapping[str, str] = field(default_factory=dict[str, str])
-    """CA name -> PEM; written to `<cluster>-user-trusted-ca-secret` as TKG expects."""
     depends_on: Sequence[pulumi.Resource] = ()
     create_timeout: str = "60m"
+    protect: bool = False
+    """Protect the cluster object (prod): deleting it deletes every node and what runs there."""
 
 
 class WorkloadCluster(pulumi.ComponentResource):
@@ -41,8 +41,9 @@ class WorkloadCluster(pulumi.ComponentResource):
         spec = args.spec
         on_supervisor = pulumi.ResourceOptions(parent=self, provider=args.supervisor)
         needs: list[pulumi.Resource] = list(args.depends_on)
-        if args.trusted_cas:
-            needs.append(self._trusted_ca_secret(name, spec, args.trusted_cas, on_supervisor))
+        if spec.trusted_cas and args.api == "clusterClass":
+            # A ClusterClass reads the CAs from this Secret; a TanzuKubernetesCluster carries them inline.
+            needs.append(self._trusted_ca_secret(name, spec, on_supervisor))
         self.cluster = self._cluster_object(name, args, needs)
         kubeconfig_secret = k8s.core.v1.Secret.get(
             f"{name}-kubeconfig",
@@ -55,17 +56,15 @@ class WorkloadCluster(pulumi.ComponentResource):
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
 
-    def _trusted_ca_secret(
-        self, name: str, spec: ClusterSpec, cas: Mapping[str, str], opts: pulumi.ResourceOptions
-    ) -> k8s.core.v1.Secret:
+    def _trusted_ca_secret(self, name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
         # TKG wants each CA base64-encoded inside the Secret's (itself base64) data: stringData adds the outer layer.
         return k8s.core.v1.Secret(
             f"{name}-trusted-cas",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{spec.name}-user-trusted-ca-secret", namespace=spec.namespace, labels=dict(spec.labels)
+                name=spec.trusted_ca_secret, namespace=spec.namespace, labels=dict(spec.labels)
             ),
             type="Opaque",
-            string_data={n: base64.b64encode(pem.encode()).decode() for n, pem in sorted(cas.items())},
+            string_data={n: base64.b64encode(pem.encode()).decode() for n, pem in sorted(spec.trusted_cas.items())},
             opts=opts,
         )
 
@@ -87,6 +86,7 @@ class WorkloadCluster(pulumi.ComponentResource):
                 parent=self,
                 provider=args.supervisor,
                 depends_on=needs,
+                protect=args.protect,
                 custom_timeouts=pulumi.CustomTimeouts(create=args.create_timeout, update=args.create_timeout),
             ),
         )

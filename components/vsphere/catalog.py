@@ -65,6 +65,7 @@ class ContentLibraries(pulumi.ComponentResource):
         libraries: Sequence[SubscribedLibrary],
         datastore_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
+        protect: bool = False,
     ) -> None:
         super().__init__("kubeflow-vsphere:vsphere:ContentLibraries", name, None, opts)
         self.library_ids = {
@@ -77,7 +78,7 @@ class ContentLibraries(pulumi.ComponentResource):
                     on_demand=lib.on_demand,
                     automatic_sync=lib.automatic_sync,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, protect=protect),
             ).id
             for lib in libraries
         }
@@ -93,6 +94,8 @@ class SupervisorNamespaceArgs:
     storage_policy_ids: Sequence[pulumi.Input[str]]
     vm_class_ids: Sequence[pulumi.Input[str]]
     content_library_ids: Sequence[pulumi.Input[str]]
+    protect: bool = False
+    """Protect the namespace (prod): deleting it deletes the clusters and VMs in it."""
 
 
 class SupervisorNamespace(pulumi.ComponentResource):
@@ -112,6 +115,6 @@ class SupervisorNamespace(pulumi.ComponentResource):
                     vm_classes=list(args.vm_class_ids), content_libraries=list(args.content_library_ids)
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.register_outputs({"name": self.namespace.name})

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 import pulumi_vsphere as vsphere
 
 from components.vsphere.allocation import HostDevices, Placement, allocate
+from components.vsphere.guest_driver import GuestDriverSpec, guest_cloud_init
 from components.vsphere.virtual_machine import (
     PassthroughGpus,
     Template,
@@ -19,7 +20,6 @@ from components.vsphere.virtual_machine import (
 )
 from components.vsphere.virtual_machine import Placement as VmPlacement
 
-NVIDIA_VENDOR_ID = "10de"
 VM_SERVICE_API = "vmoperator.vmware.com/v1alpha3"
 """VM Operator API served by vSphere 8.0 U3 Supervisors and later (see the CRD in shared reference)."""
 
@@ -37,7 +37,6 @@ class PassthroughPoolArgs:
     disk_gib: int
     template: Template
     datacenter_id: pulumi.Input[str]
-    compute_cluster_id: pulumi.Input[str]
     resource_pool_id: pulumi.Input[str]
     datastore_id: pulumi.Input[str]
     folder: str
@@ -45,6 +44,7 @@ class PassthroughPoolArgs:
     tag_ids: Sequence[pulumi.Input[str]]
     user_data: str | None = None
     team: str | None = None
+    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ class VgpuPoolArgs:
     provider: pulumi.ProviderResource
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
     user_data: str | None = None
+    protect: bool = False
+    guest_driver: GuestDriverSpec | None = None
+    """Install and license the guest driver at first boot (None: the image carries both)."""
+    licence_token: pulumi.Input[str] | None = None
+    """The NLS client configuration token, written into the VMs' cloud-init (a Pulumi secret)."""
 
 
 class GpuWorkerPool(pulumi.ComponentResource):
@@ -74,21 +79,22 @@ class GpuWorkerPool(pulumi.ComponentResource):
         self.vm_names = [f"{name}-{i}" for i in range(args.replicas)]
         self.placements = []
         if isinstance(args, PassthroughPoolArgs):
-            self._passthrough(name, args)
+            self._passthrough(args)
         else:
             self._vgpu(name, args)
         self.register_outputs({"vmNames": self.vm_names})
 
-    def _passthrough(self, name: str, args: PassthroughPoolArgs) -> None:
+    def _passthrough(self, args: PassthroughPoolArgs) -> None:
+        # Hosts are looked up by name (a wrong name fails the preview). Whether the listed PCI addresses are
+        # NVIDIA GPUs in passthrough mode is not checked: no provider lookup reports passthrough state, so
+        # that takes a preflight against vCenter.
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        host_ids: dict[str, pulumi.Output[str]] = {}
-        for host in args.hosts:
-            host_id = vsphere.get_host_output(name=host.host, datacenter_id=args.datacenter_id, opts=invoke).id
-            # Fails the preview early when a listed host has no NVIDIA device available for passthrough.
-            vsphere.get_host_pci_device_output(host_id=host_id, vendor_id=NVIDIA_VENDOR_ID, opts=invoke)
-            host_ids[host.host] = host_id
+        host_ids = {
+            host.host: vsphere.get_host_output(name=host.host, datacenter_id=args.datacenter_id, opts=invoke).id
+            for host in args.hosts
+        }
         self.placements = allocate(args.hosts, args.replicas, args.gpus_per_vm)
-        vms = [
+        for vm_name, placement in zip(self.vm_names, self.placements, strict=True):
             VirtualMachine(
                 vm_name,
                 VirtualMachineArgs(
@@ -111,34 +117,31 @@ class GpuWorkerPool(pulumi.ComponentResource):
                         pci_device_ids=placement.devices,
                         mmio_size_gib=mmio_size_gib(args.gpus_per_vm, args.gpu_memory_gib),
                     ),
+                    protect=args.protect,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for vm_name, placement in zip(self.vm_names, self.placements, strict=True)
-        ]
-        if len(vms) > 1:
-            distinct_hosts = len({p.host for p in self.placements}) == len(self.placements)
-            vsphere.ComputeClusterVmAntiAffinityRule(
-                f"{name}-spread",
-                name=f"{name}-spread",
-                compute_cluster_id=args.compute_cluster_id,
-                virtual_machine_ids=[vm.vm_id for vm in vms],
-                # Mandatory only when the placement already honours it; otherwise DRS treats it as a preference.
-                mandatory=distinct_hosts,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        # No anti-affinity rule: each VM is pinned to its host (host_system_id) and passthrough devices rule
+        # out vMotion, so DRS could not act on one; the spread comes from the placement itself.
 
     def _vgpu(self, name: str, args: VgpuPoolArgs) -> None:
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         metadata_labels = dict(args.labels)
         bootstrap: dict[str, object] = {}
-        if args.user_data is not None:
+        user_data: pulumi.Input[str] | None = args.user_data
+        driver, token = args.guest_driver, args.licence_token
+        if driver is not None:
+            if token is None:
+                raise ValueError(f"pool {name}: a guest driver install needs the NLS licence token")
+            plain = args.user_data
+            user_data = pulumi.Output.secret(token).apply(lambda t: guest_cloud_init(plain, driver, t))
+        if user_data is not None:
             secret = k8s.core.v1.Secret(
                 f"{name}-cloud-init",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=f"{name}-cloud-init", namespace=args.namespace, labels=metadata_labels
                 ),
-                string_data={"user-data": args.user_data},
+                string_data={"user-data": user_data},
                 opts=child,
             )
             bootstrap = {"cloudInit": {"rawCloudConfig": {"name": secret.metadata.name, "key": "user-data"}}}
@@ -155,5 +158,5 @@ class GpuWorkerPool(pulumi.ComponentResource):
                     "powerState": "PoweredOn",
                     **({"bootstrap": bootstrap} if bootstrap else {}),
                 },
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, protect=args.protect),
             )

@@ -21,6 +21,10 @@ class Template:
 
     name: str
     content_library: str | None = None
+    item_type: str = "ovf"
+    """The library item's type as the provider filters on it: `ovf` or `vm-template`."""
+    firmware: str | None = None
+    """A library item's firmware (`efi`/`bios`); a VM template's is read from the template."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class VirtualMachineArgs:
     gpus: PassthroughGpus | None = None
     thin_disks: bool = True
     team: str | None = None
+    protect: bool = False
+    """Protect the VM (prod): its disks hold state."""
 
 
 def mmio_size_gib(gpus: int, gpu_memory_gib: int) -> int:
@@ -89,11 +95,15 @@ class VirtualMachine(pulumi.ComponentResource):
     def __init__(self, name: str, args: VirtualMachineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubeflow-vsphere:vsphere:VirtualMachine", name, None, opts)
         p = args.placement
+        template_uuid, template_firmware = self._template(args.template, p)
+        # Passthrough needs EFI (64-bit MMIO for large BARs); otherwise keep the template's firmware, since a
+        # BIOS template forced to EFI does not boot.
+        firmware: pulumi.Input[str] = "efi" if args.gpus is not None else template_firmware
         extra = guestinfo(name, args.user_data)
         if args.team is not None:
             extra[TEAM_EXTRA_CONFIG] = args.team
         if args.gpus is not None:
-            # Passthrough needs all memory reserved, EFI firmware and a 64-bit MMIO window for large BARs.
+            # Passthrough needs all memory reserved and a 64-bit MMIO window for large BARs.
             extra |= {
                 "pciPassthru.use64bitMMIO": "TRUE",
                 "pciPassthru.64bitMMIOSizeGB": str(args.gpus.mmio_size_gib),
@@ -108,7 +118,7 @@ class VirtualMachine(pulumi.ComponentResource):
             num_cpus=args.cpus,
             memory=args.memory_mib,
             guest_id=args.guest_id,
-            firmware="efi",
+            firmware=firmware,
             network_interfaces=[
                 vsphere.VirtualMachineNetworkInterfaceArgs(network_id=n, adapter_type="vmxnet3") for n in p.network_ids
             ],
@@ -118,26 +128,28 @@ class VirtualMachine(pulumi.ComponentResource):
                 )
                 for i, size in enumerate(args.disk_gib)
             ],
-            clone=vsphere.VirtualMachineCloneArgs(template_uuid=self._template_uuid(args.template, p)),
+            clone=vsphere.VirtualMachineCloneArgs(template_uuid=template_uuid),
             extra_config=extra,
             tags=list(args.tag_ids),
             pci_device_ids=list(args.gpus.pci_device_ids) if args.gpus else None,
             memory_reservation=args.memory_mib if args.gpus else None,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=PERPETUAL_DIFFS),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=PERPETUAL_DIFFS, protect=args.protect),
         )
         self.vm_id = vm.id
         self.moid = vm.moid
         self.default_ip_address = vm.default_ip_address
         self.register_outputs({"id": self.vm_id, "moid": self.moid, "defaultIpAddress": self.default_ip_address})
 
-    def _template_uuid(self, template: Template, placement: Placement) -> pulumi.Output[str]:
+    def _template(self, template: Template, placement: Placement) -> tuple[pulumi.Output[str], pulumi.Input[str]]:
+        """The clone source's UUID and its firmware."""
         opts = pulumi.InvokeOutputOptions(parent=self)
         if template.content_library is None:
             source = vsphere.get_virtual_machine_output(
                 name=template.name, datacenter_id=placement.datacenter_id, opts=opts
             )
-            return source.uuid
+            return source.uuid, source.firmware
         library = vsphere.get_content_library_output(name=template.content_library, opts=opts)
-        return vsphere.get_content_library_item_output(
-            library_id=library.id, name=template.name, type="ovf", opts=opts
-        ).id
+        item = vsphere.get_content_library_item_output(
+            library_id=library.id, name=template.name, type=template.item_type, opts=opts
+        )
+        return item.id, template.firmware or "efi"

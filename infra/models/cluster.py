@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
+from components.catalog import VGPU_GUEST_DRIVER_REPOSITORY
 from infra.models.base import DnsLabel, Model, Name, matching
 
 
@@ -102,13 +103,39 @@ class RegistrySecret(Model):
     data: Name
 
 
-class DriverImage(Model):
-    """The vGPU guest driver image from the NVIDIA AI Enterprise registry (private: needs a pull secret)."""
+def _as_text(value: object) -> object:
+    """YAML reads `7` and `580.95` as numbers; a version is text either way."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
-    registry: Name = "nvcr.io"
-    repository: Name = "nvcr.io/nvaie"
-    image: Name = "vgpu-guest-driver-5"
-    version: Name
+
+DriverVersion = Annotated[
+    str,
+    BeforeValidator(_as_text),
+    matching(r"^\d{3}\.\d{1,3}(\.\d{1,3})?$", "an NVIDIA driver version such as '580.95.05'"),
+]
+NvaieVersion = Annotated[
+    str,
+    BeforeValidator(_as_text),
+    matching(r"^\d{1,2}(\.\d{1,2})?$", "an NVIDIA AI Enterprise release such as '7' or '7.2'"),
+]
+
+
+class DriverImage(Model):
+    """The vGPU guest driver image NVIDIA AI Enterprise publishes (private: needs a pull secret).
+
+    The image name is derived from the NVAIE release (`vgpu-guest-driver-<major>`); `repository` moves
+    it to a mirror that keeps NVIDIA's path.
+    """
+
+    repository: Name = VGPU_GUEST_DRIVER_REPOSITORY
+    version: DriverVersion = Field(description="the guest driver version, on the NVAIE release's branch")
+    image: Name | None = Field(default=None, description="derived from nvaieRelease; only to confirm it")
+    registry: Name | None = Field(default=None, description="the pull secret's registry; default: repository's host")
+
+    @property
+    def registry_host(self) -> str:
+        """The registry the pull secret authenticates to: the first path element of the repository."""
+        return self.registry or self.repository.split("/", 1)[0]
 
 
 class TimeSlicing(Model):
@@ -118,13 +145,24 @@ class TimeSlicing(Model):
 
 
 class GpuOperatorSettings(Model):
-    """NVIDIA GPU Operator in vGPU mode: licensed guest driver, MIG strategy, optional time-slicing."""
+    """NVIDIA GPU Operator in vGPU mode: licensed guest driver, MIG strategy, optional time-slicing.
+
+    `nvaieRelease` and `hostVgpuManager` (the NVIDIA Virtual GPU Manager version installed on the ESXi
+    hosts) are checked with `driver.version` against the catalog's NVAIE table.
+    """
 
     enabled: bool = True
+    nvaie_release: NvaieVersion
+    host_vgpu_manager: DriverVersion
     driver: DriverImage
     license_feature_type: Literal[1, 2, 4] = Field(default=1, description="gridd.conf FeatureType")
     mig_strategy: Literal["none", "single", "mixed"] = "single"
     time_slicing: TimeSlicing | None = None
+
+    @property
+    def nvaie_major(self) -> int:
+        """`7.2` -> 7: the guest driver image and the driver branch follow the major release."""
+        return int(self.nvaie_release.split(".", 1)[0])
 
 
 class ClusterSettings(Model):

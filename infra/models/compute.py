@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from infra.models.base import DnsLabel, Model, Name, matching
+from infra.models.cluster import DriverVersion
 
 PciAddress = Annotated[
     str,
@@ -59,10 +60,17 @@ class NamespaceSettings(Model):
 
 
 class TemplateRef(Model):
-    """Where a VM is cloned from: a VM template by name, or an item of a content library."""
+    """Where a VM is cloned from: a VM template by name, or an item of a content library.
+
+    A library item is an OVF template (`itemType: ovf`) or a vSphere VM template (`vm-template`); the
+    provider looks items up by type. Firmware follows a VM template (read from it); a library item does
+    not say, so `firmware` states it (default EFI, as NVIDIA's deep-learning VM images are built).
+    """
 
     name: Name
     content_library: Name | None = None
+    item_type: Literal["ovf", "vm-template"] = "ovf"
+    firmware: Literal["efi", "bios"] | None = None
 
 
 class CloudInit(Model):
@@ -107,12 +115,30 @@ class PassthroughPool(Model):
     replicas: int = Field(ge=1, le=1000)
     gpus_per_vm: int = Field(ge=1, le=16)
     gpu_memory_gib: int = Field(ge=1, le=1024, description="framebuffer of one GPU; sizes the 64-bit MMIO window")
+    gpu_model: DnsLabel = Field(
+        description="the GPUs' board as NVIDIA names it in vGPU profiles (a100, a100d, l40s, ...): the stack's vGPU "
+        "profiles and gpuMemoryGiB are checked against it"
+    )
     cpus: int = Field(ge=1, le=768)
     memory_mib: int = Field(ge=1024, le=24 * 1024 * 1024)
     disk_gib: int = Field(default=200, ge=20, le=62 * 1024)
     template: TemplateRef
     hosts: list[GpuHost] = Field(min_length=1)
     cloud_init: CloudInit | None = None
+
+
+class GuestDriver(Model):
+    """The NVIDIA vGPU guest driver a VM installs at first boot, licensed with the stack's `nlsClientToken`.
+
+    Leave it out only when `image` is an NVIDIA AI Enterprise deep-learning VM image that carries the
+    driver and its licensing: a vGPU VM without a licensed guest driver has no usable GPU.
+    """
+
+    url: Annotated[str, Field(pattern=r"^https://\S+\.run$")] = Field(
+        description="where the VMs download NVIDIA's Linux guest driver installer (.run), e.g. an internal mirror"
+    )
+    version: DriverVersion = Field(description="the installer's driver version: on the hosts' vGPU Manager branch")
+    license_feature_type: Literal[1, 2, 4] = Field(default=1, description="gridd.conf FeatureType")
 
 
 class VgpuPool(Model):
@@ -127,6 +153,7 @@ class VgpuPool(Model):
     image: DnsLabel = Field(description="VirtualMachineImage name in the namespace, e.g. vmi-0a1b2c3d4e5f")
     storage_class: DnsLabel
     cloud_init: CloudInit | None = None
+    guest_driver: GuestDriver | None = None
 
 
 GpuPoolSettings = Annotated[PassthroughPool | VgpuPool, Field(discriminator="mode")]
