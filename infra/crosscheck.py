@@ -224,6 +224,7 @@ def check_team_requests(teams: Sequence[Team], files: Mapping[str, str], ctx: Te
         request = team.environments.get(ctx.stack)
         if request is not None:
             _team_request(f, request, key=f"environments.{ctx.stack}", ctx=ctx, namespaces=namespaces, classes=classes)
+            _own_namespace(f, team.name, request, f"environments.{ctx.stack}", ctx.vsphere)
         problems += f.problems
     return problems
 
@@ -256,6 +257,19 @@ def _team_request(
             storage = [storage_class_name(p) for p in ns.storage_policies]
             f.need(
                 vms.storage_class, storage, f"{key}.gpuVms.storageClass", "storage class", f" in namespace '{ns.name}'"
+            )
+
+
+def _own_namespace(f: _Findings, team: str, request: TeamEnvironment, key: str, vs: VsphereSettings) -> None:
+    """A team's GPU VMs go to a shared Supervisor namespace or one the stack gives that team, never another's."""
+    if request.gpu_vms is None:
+        return
+    for i, ns in enumerate(vs.namespaces):
+        if ns.name == request.gpu_vms.namespace and ns.team not in (None, team):
+            f.add(
+                f"{key}.gpuVms.namespace",
+                f"Supervisor namespace '{ns.name}' belongs to team '{ns.team}' ({_VSPHERE}.namespaces[{i}].team); "
+                "use a shared namespace or one the stack gives this team",
             )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from infra.errors import Problem
@@ -26,12 +27,25 @@ def key_path(loc: Sequence[int | str], prefix: str = "") -> str:
 
 
 def problems_from(error: ValidationError, model: type[BaseModel], file: str, prefix: str = "") -> list[Problem]:
-    """One Problem per pydantic error, with a fix for the common kinds."""
+    """One Problem per pydantic error, with a fix for the common kinds; a secret's value is never shown."""
     problems = []
-    for detail in error.errors(include_url=False):
-        loc, parent = _walk(model, detail["loc"])
+    for raw in error.errors(include_url=False):
+        loc, parent = _walk(model, raw["loc"])
+        detail: ErrorDetails = {**raw, "input": _HIDDEN} if _is_secret(parent, loc) else raw
         problems.append(Problem(file, key_path(loc, prefix), _message(detail, loc, parent)))
     return problems
+
+
+_HIDDEN = object()
+"""Stands in for an input that must not be echoed."""
+
+
+def _is_secret(parent: type[BaseModel] | None, loc: tuple[int | str, ...]) -> bool:
+    """The value sits under a SecretStr field (whatever its wrong shape), so showing it would leak it."""
+    if parent is None or not loc:
+        return False
+    annotation = _optional_model(_step(parent, loc[-1]))
+    return annotation is SecretStr or (isinstance(annotation, type) and issubclass(annotation, SecretStr))
 
 
 def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], type[BaseModel] | None]:
@@ -114,6 +128,17 @@ def _unknown_key(key: str, parent: type[BaseModel] | None) -> str:
     return f"unknown key '{key}';{hint} allowed here: {', '.join(allowed) or '(none)'}"
 
 
+# Anchored on `://` and bounded, so that a few MB of input never make these quadratic.
+_URL_CREDENTIALS = re.compile(r"(://)[^/\s@]*@")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----")
+
+
 def _show(value: Any) -> str:
+    """The offending value, short, with anything that could be a credential left out."""
+    if value is _HIDDEN:
+        return "a value that is not shown (it belongs to a secret)"
     text = repr(value)
+    if _PRIVATE_KEY.search(text):
+        return "a private key (not shown)"
+    text = _URL_CREDENTIALS.sub(r"\1[credentials hidden]@", text)
     return text if len(text) <= 60 else text[:57] + "..."

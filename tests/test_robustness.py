@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +96,11 @@ def test_plans_are_identical_twice_and_whatever_the_team_file_order(stack: str, 
     first = to_json(plan_stack(stack, project))
     assert to_json(plan_stack(stack, project)) == first
     teams = project / "stacks" / "teams"
-    files = sorted(teams.glob("*.yaml"))
-    for i, path in enumerate(files):  # reverse the order in which the file system lists them
-        shutil.move(path, teams / f"{len(files) - i:02d}-{path.name}")
+    files = {path.name: path.read_bytes() for path in teams.glob("*.yaml")}
+    for name in files:
+        (teams / name).unlink()
+    for name in sorted(files, reverse=True):  # recreated in reverse: the directory lists them in another order
+        (teams / name).write_bytes(files[name])
     assert to_json(plan_stack(stack, project)) == first
 
 

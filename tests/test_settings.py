@@ -70,14 +70,13 @@ def test_wrong_type_names_the_list_index(project: Path) -> None:
     assert "42" in problems[0].message
 
 
-def test_duplicate_team_names_name_both_files(project: Path) -> None:
+def test_a_second_file_for_one_team_is_named_for_the_mismatch(project: Path) -> None:
     (project / "stacks/teams/vision-copy.yaml").write_text(
         (project / "stacks/teams/vision.yaml").read_text(), encoding="utf-8"
     )
     problems = _problems("dev", project)
-    assert len(problems) == 1
-    assert problems[0].file == "stacks/teams/vision.yaml"
-    assert "stacks/teams/vision-copy.yaml" in problems[0].message
+    assert [(p.file, p.key) for p in problems] == [("stacks/teams/vision-copy.yaml", "name")]
+    assert "named for team 'vision-copy'" in problems[0].message
 
 
 def test_malformed_yaml_gives_line_and_all_other_problems_too(project: Path) -> None:

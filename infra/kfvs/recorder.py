@@ -16,6 +16,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.collector import tuned_for_run
+from infra.errors import ConfigError, Problem
 from infra.kfvs import lookups
 
 SECRET = "[secret]"  # noqa: S105 - the mask shown in place of a secret
@@ -74,6 +75,8 @@ class Recording:
     resources: dict[str, Registration] = field(default_factory=dict[str, Registration])
     invocations: list[Invocation] = field(default_factory=list[Invocation])
     reads: list[Read] = field(default_factory=list[Read])
+    duplicates: list[tuple[Registration, Registration]] = field(default_factory=list[tuple[Registration, Registration]])
+    """Pairs of registrations with one URN: the engine refuses the second, so `record` fails naming both."""
 
     def of_type(self, type_: str) -> list[Registration]:
         """The registrations of one resource type, in URN order."""
@@ -101,6 +104,9 @@ class PlanMocks(pulumi.runtime.Mocks):
 
 class RecordingMonitor(mocks.MockMonitor):
     """A MockMonitor that keeps each RegisterResource request and names URNs as the engine does."""
+
+    preview = False
+    """Whether the program runs as under `pulumi preview` (outputs of new resources unknown); see kfvs.fresh."""
 
     def __init__(self, recording: Recording, on_register: Callable[[Registration], None] | None = None) -> None:
         super().__init__(PlanMocks(recording))
@@ -165,7 +171,11 @@ class RecordingMonitor(mocks.MockMonitor):
             raw=request.object,
             remote=bool(request.remote),
         )
-        self.recording.resources[urn] = registration
+        first = self.recording.resources.get(urn)
+        if first is not None:
+            self.recording.duplicates.append((first, registration))
+        else:
+            self.recording.resources[urn] = registration
         if self.on_register is not None and request.type != _STACK_TYPE:
             self.on_register(registration)
         return super().RegisterResource(request)
@@ -221,20 +231,22 @@ def record(
     secret_keys: frozenset[str],
     *,
     on_register: Callable[[Registration], None] | None = None,
+    monitor_type: Callable[[Recording, Callable[[Registration], None] | None], RecordingMonitor] = RecordingMonitor,
 ) -> Recording:
     """Run `program` in-process under the mock runtime with the given stack config; `on_register` sees each
-    resource (not the root stack) as the engine receives it, e.g. to hand it to the policy packs then."""
+    resource (not the root stack) as the engine receives it, e.g. to hand it to the policy packs then;
+    `monitor_type` builds the monitor (kfvs.fresh plays a first preview with its own)."""
     recording = Recording(project=project, stack=stack)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     settings.ROOT.set(None)
     pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
-    monitor = RecordingMonitor(recording, on_register)
+    monitor = monitor_type(recording, on_register)
     pulumi.runtime.set_mocks(
         monitor.mocks,
         project=project,
         stack=stack,
-        preview=False,
+        preview=monitor.preview,
         monitor=monitor,
         logger=logging.getLogger("kfvs.engine"),
     )
@@ -249,4 +261,26 @@ def record(
         asyncio.set_event_loop(None)
         for thread_loop in (loop, *monitor.thread_loops):
             thread_loop.close()
+    if recording.duplicates:
+        raise DuplicateUrnError(recording)
     return recording
+
+
+class DuplicateUrnError(ConfigError):
+    """Two registrations with one URN: `pulumi preview` stops at the second ("Duplicate resource URN")."""
+
+    def __init__(self, recording: Recording) -> None:
+        file = f"stacks/Pulumi.{recording.stack}.yaml"
+        super().__init__([_duplicate(file, first, second) for first, second in recording.duplicates])
+
+
+def _duplicate(file: str, first: Registration, second: Registration) -> Problem:
+    def what(r: Registration) -> str:
+        return f"a {r.type} under {r.parent.rsplit('::', 1)[-1] if r.parent else 'the stack'}"
+
+    return Problem(
+        file,
+        first.name,
+        f"two resources would have the URN {first.urn} ({what(first)}, and {what(second)}); the engine refuses "
+        "a duplicate URN: rename one of the inputs that derive this name",
+    )

@@ -8,9 +8,10 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# Matched whole (`fullmatch`): `$` alone would let a trailing newline through.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_NAME = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*")
+_EMAIL = re.compile(r"(?=.{3,254}\Z)[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 def camel(name: str) -> str:
@@ -27,15 +28,19 @@ class Model(BaseModel):
         alias_generator=camel,
         populate_by_name=True,
         hide_input_in_errors=False,
+        # NaN and infinities compare false with every bound: `gpus: .nan` would pass any limit.
+        allow_inf_nan=False,
     )
 
 
 def matching(pattern: str, what: str) -> AfterValidator:
-    """A validator that accepts strings matching `pattern` and otherwise says what was expected."""
+    """A validator that accepts strings matching `pattern` whole and otherwise says what was expected.
+
+    `fullmatch`, so a pattern ending in `$` never accepts a trailing newline."""
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
-        if not compiled.match(value):
+        if not compiled.fullmatch(value):
             raise ValueError(f"{value!r} is not {what}")
         return value
 

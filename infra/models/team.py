@@ -2,9 +2,145 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from infra.models.base import DnsLabel, Email, Model, Name
+
+PLATFORM_NAMESPACES = frozenset(
+    {
+        # Kubernetes' own.
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        # What this program creates (components/kubeflow, components/services).
+        "auth",
+        "cert-manager",
+        "emissary",
+        "emissary-system",
+        "gpu-operator",
+        "istio-system",
+        "kubeflow",
+        "mlrun",
+        "nuclio",
+        "oauth2-proxy",
+        "pachyderm",
+        "seldon-mesh",
+        # What the kubeflow/manifests 26.03 overlays it applies create.
+        "jobset-system",
+        "knative-eventing",
+        "knative-serving",
+        "kserve",
+        "kubeflow-system",
+        "kubeflow-user-example-com",
+        "lws-system",
+        "notebook-controller-system",
+        "tensorboard-controller-system",
+        # The Supervisor's and TKG's own namespaces in a workload cluster.
+        "tkg-system",
+        "vmware-system-auth",
+        "vmware-system-csi",
+        "vmware-system-cloud-provider",
+    }
+)
+"""Namespaces a team's profile must never take: the owner of a Profile becomes admin of its namespace.
+
+tests/test_bad_input_names.py checks this set against every Namespace, chart and kustomize namespace the
+program plans for each example stack, so a component that adds a namespace without adding it here fails."""
+RESERVED_TEAM_PREFIXES = ("kube-", "vmware-system-", "svc-", "openshift-")
+"""Prefixes Kubernetes, the vSphere Supervisor (its services run in `svc-*`) and distributions keep."""
+TEAM_FILE_SUFFIX = ".yaml"
+TEAM_DERIVED_NAMES = {
+    "namespace and Profile": "{team}",
+    "team GPU node pool": "team-{team}",
+    "PodDefault and selector label": "gpu-team-{team}",
+}
+"""Names the program derives from a team's name that are DNS labels (63 characters): see infra/team_specs.py
+(`team_pool_name`) and components/tenancy.py (PodDefault `gpu-<pool>`)."""
+TEAM_NAME_MAX = 63 - max(len(p.format(team="")) for p in TEAM_DERIVED_NAMES.values())
+"""The longest team name whose every derived name still fits in a DNS label (54)."""
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def team_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a team's name, or None: THE team naming rule (team files, `kfvs team new`).
+
+    A DNS label short enough for every name derived from it, and none of the platform's or Kubernetes'
+    own namespaces (a team's owner administers the namespace named after the team).
+    """
+    if not _DNS_LABEL.fullmatch(name):
+        return (
+            f"{name!r} is not a team name: use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    if len(name) > TEAM_NAME_MAX:
+        longest = max(TEAM_DERIVED_NAMES.items(), key=lambda kv: len(kv[1]))
+        return (
+            f"'{name}' has {len(name)} characters; team names have at most {TEAM_NAME_MAX} so that its "
+            f"{longest[0]} '{longest[1].format(team=name)}' fits in 63: shorten it"
+        )
+    if name in PLATFORM_NAMESPACES:
+        return f"'{name}' is a namespace the platform or Kubernetes uses itself; pick a name of the team's own"
+    prefix = next((p for p in RESERVED_TEAM_PREFIXES if name.startswith(p)), None)
+    if prefix is not None:
+        return f"'{name}' starts with '{prefix}', kept for system namespaces; pick a name of the team's own"
+    return None
+
+
+def team_file_name(team: str) -> str:
+    """The file a team lives in, under stacks/teams/ (its name inside must be the same)."""
+    return f"{team}{TEAM_FILE_SUFFIX}"
+
+
+def team_file_problem(file_name: str) -> str | None:
+    """Why an entry of stacks/teams/ is not a team file (only `<team>.yaml` files may be there), or None."""
+    stem = file_name.removesuffix(TEAM_FILE_SUFFIX)
+    if file_name == stem:
+        return (
+            f"'{file_name}' is not a team file: stacks/teams/ holds only <team>{TEAM_FILE_SUFFIX} files; "
+            "move or delete it"
+        )
+    problem = team_name_problem(stem)
+    if problem is not None:
+        return f"the file name is no team's: {problem}"
+    return None
+
+
+def _team_name(value: str) -> str:
+    problem = team_name_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+TeamName = Annotated[str, AfterValidator(_team_name)]
+
+_SYSTEM_PREFIX = "system:"
+GROUP_NAME_MAX = 253 - len("group--clusterrole-edit")
+"""The RoleBinding `group-<group>-clusterrole-edit` (components/tenancy.py) is a 253-character name."""
+
+
+def _group(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a group name must not be empty")
+    if value != value.strip() or any(not c.isprintable() for c in value):
+        raise ValueError(f"{value!r} has surrounding spaces or control characters; write the group's name only")
+    if "*" in value:
+        raise ValueError(f"{value!r} is a wildcard: it would let everyone in; name a directory group")
+    if value.lower().startswith(_SYSTEM_PREFIX):
+        raise ValueError(
+            f"{value!r} is a Kubernetes system group (every user or service account in it would get in); "
+            "name a directory group"
+        )
+    if len(value) > GROUP_NAME_MAX:
+        raise ValueError(f"group names have at most {GROUP_NAME_MAX} characters (its RoleBinding's name)")
+    return value
+
+
+GroupName = Annotated[str, AfterValidator(_group)]
 
 
 class ProfileQuota(Model):
@@ -62,13 +198,13 @@ class Members(Model):
     """People and directory groups who work in the team's namespace."""
 
     users: list[Email] = Field(default_factory=list[str])
-    groups: list[Name] = Field(default_factory=list[str])
+    groups: list[GroupName] = Field(default_factory=list[str])
 
 
 class Team(Model):
     """One team, one file; the name becomes its Kubeflow profile and namespace."""
 
-    name: DnsLabel
+    name: TeamName
     display_name: Name | None = None
     owners: list[Email] = Field(min_length=1)
     members: Members = Field(default_factory=Members)

@@ -1,0 +1,194 @@
+"""Helpers of the bad-input tests (tests/test_bad_input_*.py): break one input file, expect one clean refusal.
+
+Every refusal is checked the same way, whichever file kind it is about (stack file, team file, policy
+config): a ConfigError (exit 1 from `kfvs`), a one-line Problem naming the file and the key, no traceback,
+no secret echoed, and (through the CLI) an end within `CLI_TIMEOUT_S`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.errors import ConfigError, Problem
+from infra.kfvs.run import validate_stack
+
+STACK = "stacks/Pulumi.dev.yaml"
+TEAM = "stacks/teams/vision.yaml"
+POLICY = "policies/quotas/config/dev.json"
+FILE_KINDS = {"stack": STACK, "team": TEAM, "policy": POLICY}
+"""One file of each kind the program reads, by kind."""
+CLI_TIMEOUT_S = 60
+"""Far above a normal `kfvs validate` on a loaded two-core machine (about 5 s), far below a hang."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: which file, how it is broken, and the key the refusal must name."""
+
+    id: str
+    file: str
+    edit: Callable[[Path], object]
+    key: str
+    says: str = ""
+    secret: str | None = None
+    key_prefix: bool = False
+    stack: str = "dev"
+    """Match the start of the key only (where a bound is passed inside a deep or expanded section)."""
+
+    def names(self, problem: Problem) -> bool:
+        """The problem is about this case's file and key."""
+        if problem.file != self.file:
+            return False
+        return problem.key.startswith(self.key) if self.key_prefix else problem.key == self.key
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def cases(*items: Case) -> pytest.MarkDecorator:
+    """`pytest.mark.parametrize` over cases, each named by its id."""
+    return pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in items])
+
+
+def refusal(project: Path, stack: str = "dev") -> list[Problem]:
+    """The problems `kfvs validate` reports in-process; fails the test when the config is accepted."""
+    with pytest.raises(ConfigError) as caught:
+        validate_stack(stack, project)
+    return caught.value.problems
+
+
+def assert_refused(problems: list[Problem], case: Case) -> Problem:
+    """The case's file and key are named, every problem is one line, and no secret is echoed."""
+    hits = [p for p in problems if case.names(p)]
+    assert hits, f"{case.file}: {case.key} not named in: {[str(p) for p in problems]}"
+    for p in problems:
+        assert "\n" not in str(p), str(p)
+        assert "Traceback" not in str(p)
+        if case.secret is not None:
+            assert case.secret not in str(p), str(p)
+    if case.says:
+        assert any(case.says in p.message for p in hits), [p.message for p in hits]
+    return hits[0]
+
+
+def check_case(project: Path, case: Case) -> Problem:
+    """Apply the case to the project copy and check the refusal (of the case's stack)."""
+    case.edit(project)
+    return assert_refused(refusal(project, case.stack), case)
+
+
+def kfvs(project: Path, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    """`kfvs` as a user runs it, from the project copy; a hang fails the test after `timeout` seconds."""
+    return subprocess.run(
+        [sys.executable, "-m", "infra.kfvs.cli", *args],
+        cwd=project,
+        env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def assert_cli_refused(run: subprocess.CompletedProcess[str], case: Case) -> None:
+    """Exit 1, the file and key on one line of stderr, no traceback, no secret anywhere in the output."""
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert "Traceback" not in out, out
+    prefix = f"{case.file}: {case.key}" if case.key else case.file
+    assert any(line.strip().startswith(prefix) for line in run.stderr.splitlines()), out
+    if case.secret is not None:
+        assert case.secret not in out
+
+
+# Editing one file of a project copy.
+
+
+def write(relative: str, text: str | bytes) -> Callable[[Path], None]:
+    """An edit that replaces a file's content."""
+
+    def edit(project: Path) -> None:
+        path = project / relative
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+
+    return edit
+
+
+def replace(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    """An edit that replaces one exact piece of a file's text (which must be there)."""
+
+    def edit(project: Path) -> None:
+        path = project / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return edit
+
+
+def append(relative: str, text: str) -> Callable[[Path], None]:
+    """An edit that adds text at the end of a file."""
+
+    def edit(project: Path) -> None:
+        path = project / relative
+        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+    return edit
+
+
+def stack_config(change: Callable[[dict[str, Any]], None], stack: str = "dev") -> Callable[[Path], None]:
+    """An edit of a stack file's `config` mapping (a YAML round trip)."""
+
+    def edit(project: Path) -> None:
+        path = project / f"stacks/Pulumi.{stack}.yaml"
+        document = yaml.safe_load(path.read_text())
+        change(document["config"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    return edit
+
+
+def team_doc(change: Callable[[dict[str, Any]], None], team: str = "vision") -> Callable[[Path], None]:
+    """An edit of a team file's document (a YAML round trip)."""
+
+    def edit(project: Path) -> None:
+        path = project / f"stacks/teams/{team}.yaml"
+        document = yaml.safe_load(path.read_text())
+        change(document)
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    return edit
+
+
+def policy_doc(change: Callable[[dict[str, Any]], None], relative: str = POLICY) -> Callable[[Path], None]:
+    """An edit of a policy config's document (a JSON round trip)."""
+
+    def edit(project: Path) -> None:
+        path = project / relative
+        document = json.loads(path.read_text())
+        change(document)
+        path.write_text(json.dumps(document, indent=2))
+
+    return edit
+
+
+def both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Several edits, in order."""
+
+    def edit(project: Path) -> None:
+        for e in edits:
+            e(project)
+
+    return edit
