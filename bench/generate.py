@@ -1,49 +1,80 @@
-"""Generated environments: the dev stack with N teams, each with a profile, a GPU node pool and GPU VMs."""
+"""Generated environments: the dev platform with N generated teams, each with a profile, a GPU node pool and GPU
+VMs, and nothing of the repository's own teams.
+
+A benchmark compares commits, so each size must be the same work at every commit: the repository's team files
+(and their budgets) come and go with onboarding, so none of them is copied, and the dev stack's own pools are
+made the platform's rather than an example team's. What remains from the repository is the program and the dev
+stack's platform (clusters, Kubeflow, VM classes), which is what the bench measures.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from infra import paths
 
+STACK = "dev"
+"""The stack every size plans."""
+
+GPUS_PER_TEAM = 4
+"""What one generated team asks for: a profile quota of 2, one GPU node pool replica and one GPU VM."""
+
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies")
 
 
-def environment(root: Path, teams: int) -> Path:
-    """A project copy under `root` whose dev stack carries `teams` generated team files (plus the examples)."""
+def environment(root: Path, teams: int, source: Path = paths.PROJECT_ROOT) -> Path:
+    """A copy of the project at `source`, under `root`, whose dev stack carries exactly `teams` generated teams."""
     project = root / f"teams-{teams}"
     project.mkdir(parents=True)
     for name in _COPIED:
-        source = paths.PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+        path = source / name
+        if path.is_dir():
+            shutil.copytree(path, project / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy2(source, project / name)
+            shutil.copy2(path, project / name)
+    _drop_other_stacks_configs(project)
     (project / "stacks" / "teams").mkdir(parents=True)
-    for stack in paths.PROJECT_ROOT.glob("stacks/Pulumi.*.yaml"):
-        shutil.copy2(stack, project / "stacks" / stack.name)
-    # The example teams stay: the dev stack's own GPU pools belong to them.
-    for example in (paths.PROJECT_ROOT / "stacks" / "teams").glob("*.yaml"):
-        shutil.copy2(example, project / "stacks" / "teams" / example.name)
+    stack_file = paths.stack_file(STACK, source)
+    document = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
+    document["config"] = {key: _platform_owned(value) for key, value in document["config"].items()}
+    (project / "stacks" / stack_file.name).write_text(yaml.safe_dump(document, sort_keys=False))
     for i in range(teams):
         (project / "stacks" / "teams" / f"team-{i:03d}.yaml").write_text(yaml.safe_dump(_team(i), sort_keys=False))
     _give_quotas(project, teams)
     return project
 
 
+def _drop_other_stacks_configs(project: Path) -> None:
+    """Only the dev stack is copied, and a policy config of a stack that does not exist is a configuration error."""
+    for config in (project / "policies").glob("*/config/*.json"):
+        if config.stem != STACK:
+            config.unlink()
+
+
+def _platform_owned(value: Any) -> Any:
+    """The value with every `team` owner removed: what an example team owned, the platform owns instead."""
+    if isinstance(value, dict):
+        return {k: _platform_owned(v) for k, v in value.items() if k != "team"}
+    if isinstance(value, list):
+        return [_platform_owned(v) for v in value]
+    return value
+
+
 def _give_quotas(project: Path, teams: int) -> None:
-    """Every generated team gets a quota that fits its request, as a platform team would grant it."""
-    path = project / "policies" / "quotas" / "config" / "dev.json"
+    """The generated teams, and only they, get a quota that fits their requests, as a platform team grants it."""
+    path = project / "policies" / "quotas" / "config" / f"{STACK}.json"
     config = json.loads(path.read_text())
     quotas = config["team-quotas"]
-    quotas["environmentGpus"] += 4 * teams
+    quotas["environmentGpus"] = GPUS_PER_TEAM * teams
+    quotas["teams"] = {}
     for i in range(teams):
         quotas["teams"][f"team-{i:03d}"] = {
-            "gpus": 4,
+            "gpus": GPUS_PER_TEAM,
             "vcpu": 64,
             "memoryGiB": 512,
             "storageGiB": 1000,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pulumi
@@ -11,7 +12,7 @@ from components.kubeflow.auth import IdentitySettings
 from components.kubeflow.ingress import IngressSettings
 from components.kubeflow.platform import KubeflowArgs, KubeflowPlatform
 from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
-from components.services.gpu_operator import GpuOperator, GpuOperatorArgs
+from components.services.gpu_operator import GpuOperator, GpuOperatorArgs, guest_driver_image
 from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs
 from components.tenancy import TeamTenancy
 from components.vsphere.allocation import HostDevices
@@ -24,6 +25,7 @@ from components.vsphere.catalog import (
     VmClassCatalog,
 )
 from components.vsphere.gpu_pool import GpuWorkerPool, PassthroughPoolArgs, VgpuPoolArgs
+from components.vsphere.guest_driver import GuestDriverSpec
 from components.vsphere.inventory import Inventory, InventoryArgs, lookup_inventory
 from components.vsphere.tags import Tags, TagsArgs
 from components.vsphere.virtual_machine import Placement, Template, VirtualMachine, VirtualMachineArgs
@@ -31,15 +33,9 @@ from infra.cluster_specs import cluster_spec
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import NamespaceSettings, PassthroughPool, TemplateRef, VgpuPool, VmSettings
 from infra.models.kubeflow import LdapSettings
-from infra.settings import (
-    LDAP_BIND_PASSWORD,
-    NGC_API_KEY,
-    NLS_CLIENT_TOKEN,
-    OIDC_CLIENT_SECRET,
-    SUPERVISOR_KUBECONFIG,
-    Settings,
-)
-from infra.team_specs import team_node_pools, tenancy_args
+from infra.protection import TEAM_STATEFUL_TYPES, protect_types
+from infra.settings import Settings
+from infra.team_specs import tenancy_args
 
 
 class Platform(pulumi.ComponentResource):
@@ -52,9 +48,9 @@ class Platform(pulumi.ComponentResource):
         super().__init__("kubeflow-vsphere:index:Platform", name, None, opts)
         self.settings = settings
         self.child = pulumi.ResourceOptions(parent=self)
-        # Stateful resources (VMs, libraries, namespaces, clusters, profiles) are protected in prod;
-        # protection is inherited by every child of a component.
-        self.stateful = pulumi.ResourceOptions(parent=self, protect=settings.environment.tier == "prod")
+        # In prod exactly the stateful resources are protected (infra/protection.py): never a whole component,
+        # whose protection every child would inherit.
+        self.protect = settings.environment.tier == "prod"
         vs = settings.vsphere
         self.inventory = lookup_inventory(_inventory_args(settings), parent=self)
         self.tags = Tags(f"{name}-tags", TagsArgs(settings.stack, [t.name for t in settings.teams]), opts=self.child)
@@ -65,7 +61,8 @@ class Platform(pulumi.ComponentResource):
                 for lib in vs.content_libraries
             ],
             datastore_id=self.inventory.datastore_id,
-            opts=self.stateful,
+            opts=self.child,
+            protect=self.protect,
         )
         self.vm_classes = VmClassCatalog(
             f"{name}-vm-classes",
@@ -95,93 +92,82 @@ class Platform(pulumi.ComponentResource):
                 storage_policy_ids=[self.inventory.storage_policy_ids[p] for p in ns.storage_policies],
                 vm_class_ids=[self.vm_classes.class_ids[c] for c in ns.vm_classes],
                 content_library_ids=[self.libraries.library_ids[lib] for lib in ns.content_libraries],
+                protect=self.protect,
             ),
-            opts=self.stateful,
+            opts=self.child,
         )
 
     def _supervisor_provider(self, name: str) -> k8s.Provider | None:
-        if self.settings.secret_keys.isdisjoint({f"{self.settings.project}:{SUPERVISOR_KUBECONFIG}"}):
+        kubeconfig = self.settings.secrets.supervisor_kubeconfig
+        if kubeconfig is None:
             return None
-        kubeconfig = pulumi.Config().require_secret(SUPERVISOR_KUBECONFIG)
-        return k8s.Provider(f"{name}-supervisor", kubeconfig=kubeconfig, opts=self.child)
+        return k8s.Provider(
+            f"{name}-supervisor", kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()), opts=self.child
+        )
 
     def _cluster(self, cluster: ClusterSettings) -> WorkloadCluster:
         assert self.supervisor is not None, "settings require the Supervisor kubeconfig for clusters"
+        spec = cluster_spec(cluster, self.settings.stack)
         workload = WorkloadCluster(
             cluster.name,
             WorkloadClusterArgs(
-                spec=cluster_spec(self._with_team_pools(cluster), self.settings.stack),
+                spec=spec,
                 supervisor=self.supervisor,
                 api=cluster.api,
-                trusted_cas={ca.name: ca.pem for ca in cluster.trusted_cas},
                 depends_on=[self.namespaces[cluster.namespace].namespace],
+                protect=self.protect,
             ),
-            opts=self.stateful,
+            opts=self.child,
         )
         operator = cluster.gpu_operator
         if operator is not None and operator.enabled:
-            config = pulumi.Config()
+            secrets = self.settings.secrets
+            assert secrets.ngc_api_key is not None, "settings require ngcApiKey for the GPU Operator"
+            assert secrets.nls_client_token is not None, "settings require nlsClientToken for the GPU Operator"
             GpuOperator(
                 f"{cluster.name}-gpu-operator",
                 GpuOperatorArgs(
                     provider=workload.provider,
-                    driver_registry=operator.driver.registry,
+                    driver_registry=operator.driver.registry_host,
                     driver_repository=operator.driver.repository,
-                    driver_image=operator.driver.image,
+                    driver_image=guest_driver_image(operator.nvaie_major),
                     driver_version=operator.driver.version,
-                    ngc_api_key=config.require_secret(NGC_API_KEY),
-                    nls_client_token=config.require_secret(NLS_CLIENT_TOKEN),
+                    ngc_api_key=pulumi.Output.secret(secrets.ngc_api_key.get_secret_value()),
+                    nls_client_token=pulumi.Output.secret(secrets.nls_client_token.get_secret_value()),
                     license_feature_type=operator.license_feature_type,
                     mig_strategy=operator.mig_strategy,
                     time_slicing_replicas=operator.time_slicing.replicas if operator.time_slicing else None,
+                    gpu_taints=spec.gpu_taints,
                     labels={ENVIRONMENT_LABEL: self.settings.stack},
                 ),
                 opts=pulumi.ResourceOptions(parent=workload),
             )
         return workload
 
-    def _with_team_pools(self, cluster: ClusterSettings) -> ClusterSettings:
-        """The Kubeflow cluster also carries the GPU pools teams ask for in their files."""
-        kf = self.settings.kubeflow
-        if kf is None or kf.cluster != cluster.name:
-            return cluster
-        pools = team_node_pools(self.settings.teams, self.settings.stack)
-        return cluster.model_copy(update={"node_pools": [*cluster.node_pools, *pools]})
-
     def _teams(self, kubeflow: KubeflowPlatform) -> None:
-        """Per team: its profile and access in the Kubeflow cluster, and its GPU VMs."""
+        """Per team: its profile and access in the Kubeflow cluster (its pools and VMs are built with the rest)."""
         kf = self.settings.kubeflow
         assert kf is not None
-        cluster = self._with_team_pools(next(c for c in self.settings.clusters if c.name == kf.cluster))
+        cluster = next(c for c in self.settings.clusters if c.name == kf.cluster)
+        tenancy = pulumi.ResourceOptions(
+            parent=self, transformations=[protect_types(TEAM_STATEFUL_TYPES)] if self.protect else None
+        )
         ready = [kubeflow.components[c] for c in ("profiles", "admissionWebhook") if c in kubeflow.components]
         for team in self.settings.teams:
             args = tenancy_args(team, self.settings.stack, cluster, self.clusters[kf.cluster].provider, ready)
             if args is not None:
-                TeamTenancy(f"{self.settings.stack}-{team.name}", args, opts=self.stateful)
-            request = team.environments.get(self.settings.stack)
-            if request is not None and request.gpu_vms is not None and self.supervisor is not None:
-                vms = request.gpu_vms
-                labels = {ENVIRONMENT_LABEL: self.settings.stack, TEAM_LABEL: team.name}
-                namespace = self.namespaces[vms.namespace].namespace
-                GpuWorkerPool(
-                    f"{self.settings.stack}-{team.name}-gpu-vms",
-                    VgpuPoolArgs(
-                        vms.replicas,
-                        namespace.name,
-                        vms.vm_class,
-                        vms.image,
-                        vms.storage_class,
-                        self.supervisor,
-                        labels,
-                    ),
-                    opts=pulumi.ResourceOptions.merge(self.stateful, pulumi.ResourceOptions(depends_on=[namespace])),
-                )
+                TeamTenancy(f"{self.settings.stack}-{team.name}", args, opts=tenancy)
+
+    def _nls_token(self) -> pulumi.Output[str]:
+        token = self.settings.secrets.nls_client_token
+        assert token is not None, "settings require nlsClientToken for licensed vGPU guests"
+        return pulumi.Output.secret(token.get_secret_value())
 
     def _kubeflow(self) -> KubeflowPlatform:
         kf = self.settings.kubeflow
         assert kf is not None
         hostname = kf.hostname or self.settings.environment.domain
-        config = pulumi.Config()
+        secrets = self.settings.secrets
         auth = kf.auth
         connector: dict[str, Any] = {}
         secret: pulumi.Output[str] | None = None
@@ -191,10 +177,14 @@ class Platform(pulumi.ComponentResource):
                 "clientID": auth.oidc.client_id,
                 "name": auth.oidc.name,
             }
-            secret = config.require_secret(OIDC_CLIENT_SECRET)
+            if auth.oidc.ca_bundle:
+                connector["rootCAs"] = [auth.oidc.ca_bundle]
+            assert secrets.oidc_client_secret is not None, "settings require oidcClientSecret for oidc"
+            secret = pulumi.Output.secret(secrets.oidc_client_secret.get_secret_value())
         elif auth.ldap is not None and auth.mode == "ldap":
             connector = _ldap_connector(auth.ldap)
-            secret = config.require_secret(LDAP_BIND_PASSWORD)
+            assert secrets.ldap_bind_password is not None, "settings require ldapBindPassword for ldap"
+            secret = pulumi.Output.secret(secrets.ldap_bind_password.get_secret_value())
         tls = kf.tls
         return KubeflowPlatform(
             f"{kf.cluster}-kubeflow",
@@ -218,7 +208,6 @@ class Platform(pulumi.ComponentResource):
                     static_email=auth.static_user.email if auth.static_user else None,
                 ),
                 labels={ENVIRONMENT_LABEL: self.settings.stack},
-                trainer_runtimes=kf.training.trainer_runtimes,
                 raw_serving=kf.serving.raw_deployment,
             ),
             opts=self.child,
@@ -248,8 +237,9 @@ class Platform(pulumi.ComponentResource):
                 user_data=vm.cloud_init.user_data if vm.cloud_init else None,
                 thin_disks=all(d.thin for d in vm.disks),
                 team=vm.team,
+                protect=self.protect,
             ),
-            opts=self.stateful,
+            opts=self.child,
         )
 
     def _gpu_pool(self, pool: PassthroughPool | VgpuPool) -> GpuWorkerPool:
@@ -269,8 +259,13 @@ class Platform(pulumi.ComponentResource):
                     self.supervisor,
                     labels,
                     user_data,
+                    protect=self.protect,
+                    guest_driver=GuestDriverSpec(pool.guest_driver.url, pool.guest_driver.license_feature_type)
+                    if pool.guest_driver
+                    else None,
+                    licence_token=self._nls_token() if pool.guest_driver else None,
                 ),
-                opts=pulumi.ResourceOptions.merge(self.stateful, pulumi.ResourceOptions(depends_on=[namespace])),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
         inv = self.inventory
         return GpuWorkerPool(
@@ -285,7 +280,6 @@ class Platform(pulumi.ComponentResource):
                 disk_gib=pool.disk_gib,
                 template=_template(pool.template),
                 datacenter_id=inv.datacenter_id,
-                compute_cluster_id=inv.compute_cluster_id,
                 resource_pool_id=inv.resource_pool_id,
                 datastore_id=inv.datastore_id,
                 folder=self.settings.vsphere.folder,
@@ -293,14 +287,15 @@ class Platform(pulumi.ComponentResource):
                 tag_ids=self.tags.tags_for(pool.team),
                 user_data=user_data,
                 team=pool.team,
+                protect=self.protect,
             ),
-            opts=self.stateful,
+            opts=self.child,
         )
 
 
 def _ldap_connector(ldap: LdapSettings) -> dict[str, Any]:
     search = ldap.user_search
-    return {
+    connector: dict[str, Any] = {
         "name": ldap.name,
         "host": ldap.host,
         "bindDN": ldap.bind_dn,
@@ -313,6 +308,10 @@ def _ldap_connector(ldap: LdapSettings) -> dict[str, Any]:
             "nameAttr": search.name_attr,
         },
     }
+    if ldap.ca_bundle:
+        # Dex reads `rootCAData` as bytes, which JSON (and so its YAML) carries as base64.
+        connector["rootCAData"] = base64.b64encode(ldap.ca_bundle.encode()).decode()
+    return connector
 
 
 def _inventory_args(settings: Settings) -> InventoryArgs:
@@ -326,7 +325,7 @@ def _inventory_args(settings: Settings) -> InventoryArgs:
 
 
 def _template(ref: TemplateRef) -> Template:
-    return Template(ref.name, ref.content_library)
+    return Template(ref.name, ref.content_library, ref.item_type, ref.firmware)
 
 
 def build_platform(settings: Settings) -> Platform:

@@ -9,29 +9,31 @@ program registers anything.
 from __future__ import annotations
 
 import functools
-import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from infra import paths
 from infra.crosscheck import TeamContext, check_clusters, check_kubeflow, check_team_requests, check_vsphere
 from infra.errors import ConfigError, Problem
+from infra.gpu_checks import check_gpu_config
+from infra.loading import load_json, load_yaml, read_config_file
 from infra.models.base import Model
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import VgpuPool
 from infra.models.inventory import EnvironmentSettings, VsphereSettings
 from infra.models.kubeflow import KubeflowSettings, RegistryMirrorSettings
-from infra.models.team import Team
+from infra.models.team import TEAM_FILE_SUFFIX, Team, team_file_problem
+from infra.name_checks import check_derived_names, check_team_identity
+from infra.policy_configs import check_policy_configs
 from infra.provider_keys import check_provider_keys
+from infra.secret_checks import check_document_values, check_environment, check_plain_values
+from infra.team_specs import resolve_team_requests
 from infra.validation import problems_from
-
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader when PyYAML was built with it: the same documents, parsed several times faster."""
 
 
 class StackConfig(Model):
@@ -59,6 +61,18 @@ OIDC_CLIENT_SECRET = "oidcClientSecret"  # noqa: S105 - a config key name
 LDAP_BIND_PASSWORD = "ldapBindPassword"  # noqa: S105 - a config key name
 
 
+class Secrets(BaseModel):
+    """The stack's secrets, read once with the rest of the config; the program wraps each as a Pulumi secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    supervisor_kubeconfig: SecretStr | None = None
+    ngc_api_key: SecretStr | None = None
+    nls_client_token: SecretStr | None = None
+    oidc_client_secret: SecretStr | None = None
+    ldap_bind_password: SecretStr | None = None
+
+
 class Settings(BaseModel):
     """Everything the program needs to know, validated; components get slices of it as Args."""
 
@@ -73,6 +87,8 @@ class Settings(BaseModel):
     registry_mirror: RegistryMirrorSettings | None
     teams: tuple[Team, ...]
     secret_keys: frozenset[str]
+    secrets: Secrets = Secrets()
+    """Config secrets, validated; settings is the only reader of configuration."""
 
 
 def load_settings(
@@ -86,8 +102,13 @@ def load_settings(
     problems: list[Problem] = []
     stack_config = _stack_config(config, stack_file, problems)
     problems += check_provider_keys(config, secret_keys, stack_file)
+    problems += check_plain_values(config, secret_keys, stack_file)
+    problems += check_policy_configs(stack, root, stack_config.environment.tier if stack_config else None)
     before = len(problems)
     teams, team_files = _teams(root / "stacks" / "teams", root, problems)
+    for team in teams:
+        problems += check_team_identity(team, team_files[team.name])
+        problems += check_document_values(team.model_dump(mode="json", by_alias=True), team_files[team.name])
     # With a broken team file its name is unknown; checking references to it would only add noise.
     team_names = None if len(problems) > before else [t.name for t in teams]
     if stack_config is not None:
@@ -97,6 +118,17 @@ def load_settings(
             stack_config.kubeflow, stack_config.clusters, stack_config.environment.tier, stack_file
         )
         problems += _check_secrets(stack_config, secret_keys, stack_file)
+        problems += check_environment(stack, stack_config.environment.tier, config, stack_file)
+        problems += check_derived_names(
+            stack,
+            vs=stack_config.vsphere,
+            clusters=stack_config.clusters,
+            kf=stack_config.kubeflow,
+            teams=teams,
+            team_files=team_files,
+            stack_file=stack_file,
+        )
+        problems += check_gpu_config(stack_config.clusters, stack_config.vsphere, stack_file)
         problems += check_team_requests(
             teams,
             team_files,
@@ -106,16 +138,34 @@ def load_settings(
         )
     if problems or stack_config is None:
         raise ConfigError(problems)
+    # Team requests become pools here, once: the program builds them like the stack's own.
+    resolved = resolve_team_requests(
+        teams,
+        team_files,
+        stack=stack,
+        clusters=stack_config.clusters,
+        vsphere=stack_config.vsphere,
+        kubeflow=stack_config.kubeflow,
+    )
+    if resolved.problems:
+        raise ConfigError(resolved.problems)
     return Settings(
         project=paths.PROJECT_NAME,
         stack=stack,
         environment=stack_config.environment,
-        vsphere=stack_config.vsphere,
-        clusters=tuple(stack_config.clusters),
+        vsphere=resolved.vsphere,
+        clusters=resolved.clusters,
         kubeflow=stack_config.kubeflow,
         registry_mirror=stack_config.registry_mirror,
         teams=teams,
         secret_keys=secret_keys,
+        secrets=Secrets(
+            supervisor_kubeconfig=stack_config.supervisor_kubeconfig,
+            ngc_api_key=stack_config.ngc_api_key,
+            nls_client_token=stack_config.nls_client_token,
+            oidc_client_secret=stack_config.oidc_client_secret,
+            ldap_bind_password=stack_config.ldap_bind_password,
+        ),
     )
 
 
@@ -141,17 +191,27 @@ def _check_secrets(config: StackConfig, secret_keys: frozenset[str], file: str) 
     """Secrets some features need: present when needed, and never stored in plain text."""
     vgpu_pools = [p.name for p in config.vsphere.gpu_pools if isinstance(p, VgpuPool)]
     operators = [c.name for c in config.clusters if c.gpu_operator and c.gpu_operator.enabled]
+    licensed = [
+        f"the guest driver of vGPU pool {p.name}"
+        for p in config.vsphere.gpu_pools
+        if isinstance(p, VgpuPool) and p.guest_driver is not None
+    ]
+    auth = config.kubeflow.auth.mode if config.kubeflow is not None else None
     needs = {
         SUPERVISOR_KUBECONFIG: (
             [f"vGPU pool {n}" for n in vgpu_pools] + [f"cluster {c.name}" for c in config.clusters]
         ),
         NGC_API_KEY: [f"the GPU Operator of cluster {n}" for n in operators],
-        NLS_CLIENT_TOKEN: [f"the GPU Operator of cluster {n}" for n in operators],
+        NLS_CLIENT_TOKEN: [f"the GPU Operator of cluster {n}" for n in operators] + licensed,
+        OIDC_CLIENT_SECRET: ["kubeflow.auth.mode oidc"] if auth == "oidc" else [],
+        LDAP_BIND_PASSWORD: ["kubeflow.auth.mode ldap"] if auth == "ldap" else [],
     }
     values = {
         SUPERVISOR_KUBECONFIG: config.supervisor_kubeconfig,
         NGC_API_KEY: config.ngc_api_key,
         NLS_CLIENT_TOKEN: config.nls_client_token,
+        OIDC_CLIENT_SECRET: config.oidc_client_secret,
+        LDAP_BIND_PASSWORD: config.ldap_bind_password,
     }
     problems: list[Problem] = []
     for name, users in needs.items():
@@ -166,44 +226,62 @@ def _check_secrets(config: StackConfig, secret_keys: frozenset[str], file: str) 
 
 
 def _decode(value: str) -> Any:
-    """Pulumi passes structured config as JSON text and scalars as plain text."""
+    """Pulumi passes structured config as JSON text and scalars as plain text.
+
+    Strict (no NaN, no duplicate keys, bounded depth): text that is not such JSON stays text, which the
+    model then refuses with the key's name."""
     if value[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return load_json(value, "")
+        except ConfigError:
             return value
     return value
 
 
 def _teams(teams_dir: Path, root: Path, problems: list[Problem]) -> tuple[tuple[Team, ...], dict[str, str]]:
-    """Every `stacks/teams/*.yaml`, in name order so the result never depends on the file system."""
+    """Every entry of `stacks/teams/`, in name order so the result never depends on the file system.
+
+    Each must be a team file named for its team (`team_file_problem`); anything else there is an error,
+    not ignored: a file that is silently skipped is a team that silently loses its access.
+    """
     teams: list[Team] = []
-    claimed: dict[str, str] = {}
-    for path in sorted(teams_dir.glob("*.yaml")):
+    files: dict[str, str] = {}
+    try:
+        entries = sorted(os.scandir(teams_dir), key=lambda e: e.name) if teams_dir.is_dir() else []
+    except OSError as error:
+        problems.append(Problem(paths.relative(teams_dir, root), "", f"cannot be listed: {error.strerror}"))
+        return (), files
+    for entry in entries:
+        path = teams_dir / entry.name
         file = paths.relative(path, root)
-        team = _team(path, file, problems)
+        wrong = team_file_problem(entry.name)
+        if wrong is not None:
+            problems.append(Problem(file, "", wrong))
+            continue
+        team = _team(path, root, file, problems)
         if team is None:
             continue
-        if team.name in claimed:
+        stem = entry.name.removesuffix(TEAM_FILE_SUFFIX)
+        if team.name != stem:
             problems.append(
                 Problem(
                     file,
                     "name",
-                    f"team '{team.name}' is already claimed by {claimed[team.name]}; "
-                    "pick another name or merge the files",
+                    f"is '{team.name}' but the file is named for team '{stem}': a team file is "
+                    f"stacks/teams/<name>.yaml with the same name inside; rename the file or the team",
                 )
             )
             continue
-        claimed[team.name] = file
+        files[team.name] = file
         teams.append(team)
-    return tuple(sorted(teams, key=lambda t: t.name)), claimed
+    return tuple(sorted(teams, key=lambda t: t.name)), files
 
 
-def _team(path: Path, file: str, problems: list[Problem]) -> Team | None:
+def _team(path: Path, root: Path, file: str, problems: list[Problem]) -> Team | None:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(Problem(file, "", f"cannot read the file: {error}"))
+        text = read_config_file(path, root)
+    except ConfigError as error:
+        problems += error.problems
         return None
     team, found = _parse_team(file, text)
     problems += found
@@ -214,18 +292,12 @@ def _team(path: Path, file: str, problems: list[Problem]) -> Team | None:
 def _parse_team(file: str, text: str) -> tuple[Team | None, tuple[Problem, ...]]:
     """A team file's model or its problems; cached because kfvs validates before the program reads again."""
     try:
-        raw = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
-    except yaml.YAMLError as error:
-        return None, (Problem(file, "", f"malformed YAML: {_yaml_reason(error)}"),)
+        raw = load_yaml(text, file)
+    except ConfigError as error:
+        return None, tuple(error.problems)
+    if raw is not None and not isinstance(raw, dict):
+        return None, (Problem(file, "", "expected a mapping of keys (name, owners, ...) at the top"),)
     try:
         return Team.model_validate(raw if raw is not None else {}), ()
     except ValidationError as error:
         return None, tuple(problems_from(error, Team, file))
-
-
-def _yaml_reason(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    if mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return str(problem)

@@ -3,13 +3,17 @@
 
 VMs count their vCPU, memory, passthrough GPUs and disks; VM Service VMs and node pools count
 replicas x their VM class; Kubeflow profiles count their quota (a grant in the shared cluster).
+
+Each amount is also kept by source, because the sources live in different files: the profile quota,
+the team's own GPU node pool and its GPU VMs come from its team file (stacks/teams/<team>.yaml), pools
+and VMs the stack assigns to the team from the stack file (stacks/Pulumi.<stack>.yaml).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +25,26 @@ VM_SERVICE_VM = "kubernetes:vmoperator.vmware.com/v1alpha3:VirtualMachine"
 CAPI_CLUSTER = "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
 TKC = "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
 PROFILE = "kubernetes:kubeflow.org/v1:Profile"
+
+PROFILE_QUOTA = "profile"
+NODE_POOL = "nodePool"
+GPU_VMS = "gpuVms"
+STACK_POOLS = "stackPools"
+SOURCES = (PROFILE_QUOTA, NODE_POOL, GPU_VMS, STACK_POOLS)
+"""Where a team's usage comes from, in the order people read them."""
+SOURCE_NAMES = {
+    PROFILE_QUOTA: "profile quota",
+    NODE_POOL: "GPU node pool",
+    GPU_VMS: "GPU VMs",
+    STACK_POOLS: "stack-level pools",
+}
+TEAM_FILE_SOURCES = frozenset({PROFILE_QUOTA, NODE_POOL, GPU_VMS})
+"""Sources a team file declares; the rest are declared in the stack file."""
+
+TEAM_POOL_PREFIX = "team-"
+"""The program names the node pool a team file asks for `team-<team>` (infra/team_specs.py; a test keeps them equal)."""
+TEAM_GPU_VMS_SUFFIX = "-gpu-vms"
+"""The program names a team file's GPU VMs `<stack>-<team>-gpu-vms-<i>` (infra/platform.py; a test keeps them equal)."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +66,34 @@ class Usage:
     storage_gib: float = 0
     vm_classes: set[str] = field(default_factory=set[str])
     vgpu_profiles: set[str] = field(default_factory=set[str])
+    sources: dict[str, Usage] = field(default_factory=dict[str, "Usage"])
+    """The same, per source (SOURCES); empty on a per-source Usage itself."""
 
-    def add(self, vcpu: float = 0, memory_gib: float = 0, gpus: int = 0, storage_gib: float = 0) -> None:
-        self.vcpu += vcpu
-        self.memory_gib += memory_gib
-        self.gpus += gpus
-        self.storage_gib += storage_gib
+    def add(
+        self, vcpu: float = 0, memory_gib: float = 0, gpus: int = 0, storage_gib: float = 0, source: str = ""
+    ) -> None:
+        for held in self._and_source(source):
+            held.vcpu += vcpu
+            held.memory_gib += memory_gib
+            held.gpus += gpus
+            held.storage_gib += storage_gib
+
+    def use(self, vm_class: str, profiles: Iterable[str], source: str = "") -> None:
+        """Record that capacity is held on `vm_class` (and its vGPU profiles)."""
+        profiles = list(profiles)
+        for held in self._and_source(source):
+            held.vm_classes.add(vm_class)
+            held.vgpu_profiles.update(profiles)
+
+    def _and_source(self, source: str) -> list[Usage]:
+        if not source:
+            return [self]
+        return [self, self.sources.setdefault(source, Usage())]
+
+    def sources_of(self, measure: Callable[[Usage], Any]) -> dict[str, Any]:
+        """The sources (in SOURCES order) where `measure` is non-zero or non-empty, with its value there."""
+        found = {s: measure(self.sources[s]) for s in SOURCES if s in self.sources}
+        return {s: v for s, v in found.items() if v}
 
 
 def team_usage(resources: Iterable[Resource]) -> dict[str, Usage]:
@@ -74,11 +120,18 @@ def _vm(r: Resource, _classes: Mapping[str, Mapping[str, Any]], usage: dict[str,
         memory_gib=_num(r.props.get("memory")) / 1024,
         gpus=len(r.props.get("pciDeviceIds") or []),
         storage_gib=sum(_num(d.get("size")) for d in disks),
+        source=STACK_POOLS,
     )
 
 
 def _on_class(
-    usage: Usage, classes: Mapping[str, Mapping[str, Any]], name: Any, replicas: Any, storage: float = 0
+    usage: Usage,
+    classes: Mapping[str, Mapping[str, Any]],
+    name: Any,
+    replicas: Any,
+    *,
+    source: str,
+    storage: float = 0,
 ) -> None:
     cls = classes.get(str(name), {})
     count = int(_num(replicas))
@@ -88,15 +141,23 @@ def _on_class(
         memory_gib=_num(cls.get("memory")) / 1024 * count,
         gpus=len(profiles) * count,
         storage_gib=storage * count,
+        source=source,
     )
-    usage.vm_classes.add(str(name))
-    usage.vgpu_profiles.update(profiles)
+    usage.use(str(name), profiles, source)
 
 
 def _vm_service_vm(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
     team = _labels(r.props).get(TEAM_LABEL)
-    if team is not None:
-        _on_class(usage[str(team)], classes, (r.props.get("spec") or {}).get("className"), 1)
+    if team is None:
+        return
+    pool, _, index = str((r.props.get("metadata") or {}).get("name") or "").rpartition("-")
+    own = index.isdigit() and pool.endswith(f"-{team}{TEAM_GPU_VMS_SUFFIX}")
+    source = GPU_VMS if own else STACK_POOLS
+    _on_class(usage[str(team)], classes, (r.props.get("spec") or {}).get("className"), 1, source=source)
+
+
+def _pool_source(pool: Any, team: Any) -> str:
+    return NODE_POOL if str(pool) == f"{TEAM_POOL_PREFIX}{team}" else STACK_POOLS
 
 
 def _cluster_api(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
@@ -107,7 +168,10 @@ def _cluster_api(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: d
         team = labels.get(TEAM_LABEL)
         if team is not None:
             disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in overrides.get("nodePoolVolumes") or [])
-            _on_class(usage[str(team)], classes, overrides.get("vmClass"), md.get("replicas"), disks)
+            source = _pool_source(md.get("name"), team)
+            _on_class(
+                usage[str(team)], classes, overrides.get("vmClass"), md.get("replicas"), source=source, storage=disks
+            )
 
 
 def _tkc(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
@@ -115,7 +179,10 @@ def _tkc(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str,
         team = (pool.get("labels") or {}).get(TEAM_LABEL)
         if team is not None:
             disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in pool.get("volumes") or [])
-            _on_class(usage[str(team)], classes, pool.get("vmClass"), pool.get("replicas"), disks)
+            source = _pool_source(pool.get("name"), team)
+            _on_class(
+                usage[str(team)], classes, pool.get("vmClass"), pool.get("replicas"), source=source, storage=disks
+            )
 
 
 def _profile(r: Resource, _classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
@@ -126,6 +193,7 @@ def _profile(r: Resource, _classes: Mapping[str, Mapping[str, Any]], usage: dict
         memory_gib=gib(hard.get("requests.memory")),
         gpus=int(_num(hard.get("requests.nvidia.com/gpu"))),
         storage_gib=gib(hard.get("requests.storage")),
+        source=PROFILE_QUOTA,
     )
 
 

@@ -53,15 +53,25 @@ def kfvs(project: Path) -> KfvsRunner:
     return run
 
 
-def stack_problems(project: Path, edit: Callable[[dict[str, Any]], None], stack: str = "dev") -> dict[str, str]:
-    """Apply `edit` to the stack file's `config` mapping; the problems validation then reports, by key."""
+def stack_problems(project: Path, edit: Callable[[dict[str, Any]], None], stack: str = "dev") -> dict[str, list[str]]:
+    """Apply `edit` to the stack file's `config` mapping; every problem validation then reports, by key (a key
+    may have several: none is dropped)."""
     path = project / f"stacks/Pulumi.{stack}.yaml"
     document = yaml.safe_load(path.read_text())
     edit(document["config"])
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     with pytest.raises(ConfigError) as caught:
         validate_stack(stack, project)
-    return {p.key: p.message for p in caught.value.problems}
+    problems: dict[str, list[str]] = {}
+    for p in caught.value.problems:
+        problems.setdefault(p.key, []).append(p.message)
+    return problems
+
+
+def only(messages: list[str]) -> str:
+    """The one problem reported on a key; fails when there are more, which a `{key: message}` would have hidden."""
+    assert len(messages) == 1, messages
+    return messages[0]
 
 
 def git(root: Path, *args: str) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
+
 from bench.floor import main as replay
 from bench.floor import manifest
+from bench.generate import environment
 from bench.policy_floor import hollow_project
 from infra.kfvs.check import check
 from infra.kfvs.run import record_stack
-from tests.test_policies import FAILING
+from tests.policies.test_team_quotas import FAILING
 
 
 def test_floor_registers_the_plans_resources_with_their_inputs(tmp_path: Path) -> None:
@@ -32,3 +35,22 @@ def test_hollow_packs_keep_the_policies_but_find_nothing(project: Path) -> None:
     hollow = hollow_project(project)
     assert check(FAILING, project)
     assert check(FAILING, hollow) == []
+
+
+def test_generated_environments_hold_only_generated_teams_whatever_the_repository_holds(
+    project: Path, tmp_path: Path
+) -> None:
+    before = environment(tmp_path / "before", 3, source=project)
+    extra = yaml.safe_load((project / "stacks/teams/nlp.yaml").read_text())
+    (project / "stacks/teams/speech.yaml").write_text(yaml.safe_dump({**extra, "name": "speech"}))
+    after = environment(tmp_path / "after", 3, source=project)
+    generated = ["team-000.yaml", "team-001.yaml", "team-002.yaml"]
+    for env in (before, after):
+        assert sorted(p.name for p in (env / "stacks/teams").iterdir()) == generated
+        quotas = json.loads((env / "policies/quotas/config/dev.json").read_text())["team-quotas"]
+        assert sorted(quotas["teams"]) == [name.removesuffix(".yaml") for name in generated]
+        assert "team:" not in (env / "stacks/Pulumi.dev.yaml").read_text()
+    plans = [record_stack("dev", env)[1] for env in (before, after)]
+    assert plans[0].resources.keys() == plans[1].resources.keys()
+    # Budgets fit the generated teams exactly: the quota pack finds nothing (the guardrails are the stack's own).
+    assert [v for v in check(plans[1], after) if v.pack == "kubeflow-vsphere-quotas"] == []

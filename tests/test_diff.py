@@ -1,13 +1,23 @@
-"""kfvs diff: plans compared by URN, and a base revision planned from a git worktree."""
+"""kfvs diff: plans compared by URN, lists of named things element by element, Markdown a reviewer can read,
+and a base revision planned from a git worktree."""
 
 from __future__ import annotations
 
+import copy
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from infra.kfvs.diff import Change, diff_plans, markdown, text
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infra.kfvs.diff import ABSENT, Change, diff_plans, markdown, text
 from tests.conftest import KfvsRunner, git
+
+CELL_LIMIT = 300
+"""No Markdown table cell of a diff may be longer than this many characters."""
 
 
 def _plan(*resources: dict[str, Any]) -> dict[str, Any]:
@@ -34,10 +44,11 @@ def test_added_removed_changed_by_urn_with_paths() -> None:
     d = diff_plans(base, head)
     assert [r["urn"] for r in d.added] == ["new"]
     assert [r["urn"] for r in d.removed] == ["gone"]
-    assert d.changed == {"a": [Change("inputs.nested.z", None, True), Change("inputs.size", 1, 2)]}
+    assert d.changed == {"a": [Change("inputs.nested.z", ABSENT, True), Change("inputs.size", 1, 2)]}
     rendered = text(d, "s", "main")
     assert "1 to add, 1 to change, 1 to delete" in rendered
     assert "inputs.size: 1 => 2" in rendered
+    assert "inputs.nested.z: added true" in rendered
 
 
 def test_identical_plans_have_no_changes() -> None:
@@ -67,3 +78,168 @@ def test_diff_with_an_unknown_base_fails_cleanly(kfvs: KfvsRunner, project: Path
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert "git worktree add failed: fatal: invalid reference: no-such-ref" in run.stderr
+
+
+def _pool(
+    name: str, replicas: int = 1, vm_class: str = "gpu-a100-40c-16x128", containerd: str = "200Gi"
+) -> dict[str, Any]:
+    """A machineDeployment as the workload-cluster component writes it."""
+    return {
+        "class": "node-pool",
+        "name": name,
+        "replicas": replicas,
+        "metadata": {"annotations": {"run.tanzu.vmware.com/resolve-os-image": "os-name=ubuntu"}},
+        "variables": {
+            "overrides": [
+                {"name": "vmClass", "value": vm_class},
+                {
+                    "name": "nodePoolVolumes",
+                    "value": [
+                        {"name": "containerd", "mountPath": "/var/lib/containerd", "capacity": {"storage": containerd}},
+                        {"name": "kubelet", "mountPath": "/var/lib/kubelet", "capacity": {"storage": "100Gi"}},
+                    ],
+                },
+                {"name": "nodePoolTaints", "value": [{"key": "nvidia.com/gpu", "value": "present"}]},
+            ]
+        },
+    }
+
+
+def _cluster(*pools: dict[str, Any]) -> dict[str, Any]:
+    return _res("cluster", spec={"topology": {"workers": {"machineDeployments": list(pools)}}})
+
+
+POOLS = "inputs.spec.topology.workers.machineDeployments"
+
+
+def _cells(rendered: str) -> list[str]:
+    """Every cell of every Markdown table row (escaped pipes stay inside their cell)."""
+    rows = [line for line in rendered.split("\n") if line.startswith("|")]
+    return [cell for row in rows for cell in re.split(r"(?<!\\)\|", row)[1:-1]]
+
+
+def test_adding_one_node_pool_shows_only_that_pool() -> None:
+    pools = [_pool("cpu", 3, "cpu-8x32"), _pool("gpu-a100", 2), _pool("team-vision")]
+    base = _plan(_cluster(*pools))
+    head = _plan(_cluster(*pools[:2], _pool("gpu-l40s", vm_class="gpu-l40s-48c-16x96"), pools[2]))
+    d = diff_plans(base, head)
+    assert d.changed == {
+        "cluster": [
+            Change(
+                f"{POOLS}[name=gpu-l40s]",
+                ABSENT,
+                head["resources"][0]["inputs"]["spec"]["topology"]["workers"]["machineDeployments"][2],
+            )
+        ]
+    }
+    for rendered in (markdown(d, "s", "main"), text(d, "s", "main")):
+        assert "gpu-l40s-48c-16x96" in rendered
+        assert "team-vision" not in rendered
+        assert "cpu-8x32" not in rendered
+    assert max(len(c) for c in _cells(markdown(d, "s", "main"))) < CELL_LIMIT
+    assert "<details><summary><code>inputs.spec.topology.workers.machineDeployments[name=gpu-l40s]</code> added" in (
+        markdown(d, "s", "main")
+    )
+
+
+def test_a_changed_element_shows_only_its_changed_keys_at_every_depth() -> None:
+    base = _plan(_cluster(_pool("cpu", 3), _pool("gpu", 2)))
+    head = _plan(_cluster(_pool("cpu", 3), _pool("gpu", 4, containerd="300Gi")))
+    d = diff_plans(base, head)
+    volumes = f"{POOLS}[name=gpu].variables.overrides[name=nodePoolVolumes].value"
+    assert d.changed["cluster"] == [
+        Change(f"{POOLS}[name=gpu].replicas", 2, 4),
+        Change(f"{volumes}[name=containerd].capacity.storage", "200Gi", "300Gi"),
+    ]
+    rendered = text(d, "s", "main")
+    assert f'{volumes}[name=containerd].capacity.storage: "200Gi" => "300Gi"' in rendered
+    assert "kubelet" not in rendered
+
+
+def test_removed_and_reordered_elements_are_named() -> None:
+    base = _plan(_cluster(_pool("a"), _pool("b"), _pool("c")))
+    head = _plan(_cluster(_pool("c"), _pool("a")))
+    found = diff_plans(base, head).changed["cluster"]
+    assert [(c.path, c.kind) for c in found] == [
+        (f"{POOLS}[name=b]", "removed"),
+        (f"{POOLS} (order of names)", "changed"),
+    ]
+    assert found[1].old == ["a", "c"]
+    assert found[1].new == ["c", "a"]
+
+
+def test_lists_without_distinct_names_are_aligned_element_by_element() -> None:
+    deps = [f"urn:pulumi:s::p::t::r{i}" for i in range(6)]
+    base = _plan({**_res("a"), "dependencies": deps})
+    head = _plan({**_res("a"), "dependencies": [*deps[:3], "urn:pulumi:s::p::t::new", *deps[3:]]})
+    assert diff_plans(base, head).changed == {"a": [Change("dependencies[3]", ABSENT, "urn:pulumi:s::p::t::new")]}
+    twice = [{"name": "x", "v": 1}, {"name": "x", "v": 2}]
+    changed = [{"name": "x", "v": 1}, {"name": "x", "v": 3}]
+    assert diff_plans(_plan(_res("a", l=twice)), _plan(_res("a", l=changed))).changed == {
+        "a": [Change("inputs.l[1].v", 2, 3)]
+    }
+
+
+def test_a_value_that_changes_type_is_one_change() -> None:
+    d = diff_plans(_plan(_res("a", v=1)), _plan(_res("a", v=True)))
+    assert d.changed == {"a": [Change("inputs.v", 1, True)]}
+
+
+def test_long_text_folds_as_a_line_diff_and_pipes_stay_in_their_cell() -> None:
+    script = "#cloud-config\npackages: [a, b]\nruncmd:\n  - echo one | tee /tmp/x\n" + "# pad\n" * 20
+    base = _plan(_res("vm", userData=script, cmd="a | b"))
+    head = _plan(_res("vm", userData=script.replace("[a, b]", "[a, b, c]"), cmd="a | c"))
+    rendered = markdown(diff_plans(base, head), "s", "main")
+    assert "```diff\n@@ -1,4 +1,4 @@\n #cloud-config\n-packages: [a, b]\n+packages: [a, b, c]\n" in rendered
+    assert '| `inputs.cmd` | `"a \\| b"` | `"a \\| c"` |' in rendered
+    assert all(len(_cells(row)) == 3 for row in rendered.split("\n") if row.startswith("| `inputs"))
+
+
+def test_a_fence_inside_a_value_does_not_end_the_fold() -> None:
+    readme = "# notes\n```sh\nmake plan\n```\n" * 3
+    rendered = markdown(diff_plans(_plan(_res("cm", data=readme)), _plan(_res("cm", data=readme + "end\n"))), "s", "m")
+    assert "````diff\n" in rendered
+    assert rendered.count("\n````\n") == 1
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=400),
+    lambda inner: (
+        st.lists(inner, max_size=6)
+        | st.dictionaries(st.text(alphabet=st.characters(), max_size=60) | st.sampled_from(["a|b", "x\ny", "`"]), inner)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(old=_json, new=_json)
+def test_no_markdown_table_cell_grows_past_the_limit(old: Any, new: Any) -> None:
+    d = diff_plans(_plan(_res("r", v=old)), _plan(_res("r", v=new)))
+    rendered = markdown(d, "s", "main")
+    assert all(len(cell) < CELL_LIMIT for cell in _cells(rendered))
+    assert rendered.count("<details>") == rendered.count("</details>")
+    tables = rendered.split("| input | before | after |\n|---|---|---|\n")[1:]
+    for table in tables:
+        rows = table.split("\n\n", 1)[0].split("\n")
+        assert rows
+        assert all(row.startswith("| ") and len(_cells(row)) == 3 for row in rows), rows
+
+
+def test_diff_of_a_new_node_pool_against_a_git_revision(kfvs: KfvsRunner, project: Path) -> None:
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "base")
+    path = project / "stacks/Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    pools = document["config"]["kubeflow-vsphere:clusters"][0]["nodePools"]
+    pools.append({**copy.deepcopy(next(p for p in pools if p.get("gpu"))), "name": "gpu-extra", "replicas": 1})
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    run = kfvs("diff", "dev", "--base", "main", "--markdown")
+    assert run.returncode == 0, run.stderr
+    assert (
+        "| `inputs.spec.topology.workers.machineDeployments[name=gpu-extra]` | (absent) | folded below |" in run.stdout
+    )
+    assert run.stdout.count("machineDeployments") == 2  # its row and its fold
+    assert "team-vision" not in run.stdout
+    assert max(len(c) for c in _cells(run.stdout)) < CELL_LIMIT

@@ -8,8 +8,16 @@ import yaml
 
 from infra import paths
 from infra.kfvs.check import Verdict
-from infra.kfvs.diff import PlanDiff
-from infra.kfvs.pr import MARKER, StackReport, affected_stacks, codeowners, render_comment
+from infra.kfvs.diff import ABSENT, Change, PlanDiff
+from infra.kfvs.pr import (
+    COMMENT_LIMIT,
+    MARKER,
+    StackReport,
+    affected_stacks,
+    codeowners,
+    codeowners_drift,
+    render_comment,
+)
 from tests.conftest import KfvsRunner, git
 
 STACKS = ["dev", "prod", "sandbox", "staging"]
@@ -43,8 +51,29 @@ def test_comment_carries_the_marker_a_summary_and_verdicts() -> None:
     assert "No stack is touched" in render_comment([], "origin/main")
 
 
+def test_a_comment_too_long_for_github_shrinks_but_keeps_every_verdict() -> None:
+    urns = [f"urn:pulumi:dev::p::t:i:T::pool-{i:04d}" for i in range(400)]
+    big = PlanDiff(
+        changed={
+            u: [Change(f"inputs.spec.pools[name=p{j}]", ABSENT, {"vmClass": "x" * 90}) for j in range(3)] for u in urns
+        },
+        types=dict.fromkeys(urns, "t:i:T"),
+    )
+    verdict = Verdict("quotas", "team-quotas", "mandatory", "", "team 'nlp' | asks\nfor 9 GPUs")
+    body = render_comment([StackReport("dev", big, [verdict])], "origin/main")
+    assert len(body) <= COMMENT_LIMIT
+    assert "Shortened to fit GitHub's comment limit: changed inputs left out" in body
+    assert body.count("| ~ | `t:i:T` |") == 400
+    assert "| mandatory | quotas/team-quotas | team 'nlp' \\| asks for 9 GPUs |" in body
+    small = render_comment(
+        [StackReport("dev", PlanDiff(changed={urns[0]: big.changed[urns[0]]}, types=big.types), [])], "m"
+    )
+    assert "Shortened" not in small
+    assert "<details>" in small
+
+
 def test_codeowners_is_generated_from_the_team_files() -> None:
-    assert (paths.PROJECT_ROOT / ".github" / "CODEOWNERS").read_text() == codeowners()
+    assert (paths.PROJECT_ROOT / ".github" / "CODEOWNERS").read_text() == codeowners(), codeowners_drift()
     assert "/stacks/teams/vision.yaml  ana.silva@example.internal" in codeowners()
 
 

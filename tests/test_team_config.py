@@ -11,6 +11,7 @@ import yaml
 from components.tenancy import kfam_name
 from infra.errors import ConfigError
 from infra.kfvs.run import record_stack, validate_stack
+from policies.usage import CAPI_CLUSTER, PROFILE
 
 
 def _edit_team(project: Path, team: str, edit: Any) -> dict[str, str]:
@@ -64,7 +65,7 @@ def test_tenancy_objects_for_each_team() -> None:
     for r in rec.resources.values():
         if "TeamTenancy$" in r.urn:
             by_type.setdefault(r.type, []).append(r)
-    vision = next(r for r in by_type["kubernetes:kubeflow.org/v1:Profile"] if r.inputs["metadata"]["name"] == "vision")
+    vision = next(r for r in by_type[PROFILE] if r.inputs["metadata"]["name"] == "vision")
     assert vision.inputs["spec"]["owner"]["name"] == "ana.silva@example.internal"
     assert vision.inputs["spec"]["resourceQuotaSpec"]["hard"]["requests.nvidia.com/gpu"] == "4"
     assert vision.inputs["metadata"]["labels"]["kubeflow-vsphere.io/team"] == "vision"
@@ -94,7 +95,7 @@ def test_tenancy_objects_for_each_team() -> None:
 
 def test_team_node_pool_joins_the_kubeflow_cluster_tainted_for_the_team() -> None:
     rec = record_stack("dev")[1]
-    cluster = next(r for r in rec.resources.values() if r.type == "kubernetes:cluster.x-k8s.io/v1beta1:Cluster")
+    cluster = next(r for r in rec.resources.values() if r.type == CAPI_CLUSTER)
     pools = {md["name"]: md for md in cluster.inputs["spec"]["topology"]["workers"]["machineDeployments"]}
     overrides = {o["name"]: o["value"] for o in pools["team-vision"]["variables"]["overrides"]}
     assert {"key": "kubeflow-vsphere.io/team", "value": "vision", "effect": "NoSchedule"} in overrides["nodePoolTaints"]

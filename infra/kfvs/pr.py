@@ -92,25 +92,52 @@ class StackReport:
     verdicts: Sequence[Verdict]
 
 
+COMMENT_LIMIT = 65_536
+"""GitHub refuses a comment longer than this many characters; the comment shrinks to fit instead."""
+
+
 def render_comment(reports: Sequence[StackReport], ref: str) -> str:
-    """The pull-request comment: a summary table, then each stack's changes and verdicts."""
+    """The pull-request comment: a summary table, then each stack's changes and verdicts. When that is too long
+    for GitHub, per-resource inputs go first, then the resource tables; the verdicts always stay."""
+    body = ""
+    for detail in plan_diff.Detail:
+        body = _comment(reports, ref, detail)
+        if len(body) <= COMMENT_LIMIT:
+            return body
+    cut = "\n\n*(cut at GitHub's comment limit)*\n"
+    return body[: COMMENT_LIMIT - len(cut)] + cut
+
+
+def _comment(reports: Sequence[StackReport], ref: str, detail: plan_diff.Detail) -> str:
     blocking = sum(1 for r in reports for v in r.verdicts if v.level == "mandatory")
     lines = [MARKER, "## kubeflow-vsphere preview", ""]
     if not reports:
         return "\n".join([*lines, f"No stack is touched by this change (against `{ref}`).", ""])
     verdict = "**blocked**: mandatory policy violations" if blocking else "policies pass"
     lines += [f"{len(reports)} stack(s) against `{ref}`; {verdict}.", ""]
+    if detail is not plan_diff.Detail.FULL:
+        left_out = "changed inputs" if detail is plan_diff.Detail.RESOURCES else "resource lists and changed inputs"
+        lines += [
+            f"Shortened to fit GitHub's comment limit: {left_out} left out; "
+            f"`kfvs diff <stack> --base {ref}` prints them all.",
+            "",
+        ]
     lines += ["| stack | add | change | delete | violations |", "|---|---:|---:|---:|---:|"]
     for r in reports:
         lines.append(
             f"| `{r.stack}` | {len(r.diff.added)} | {len(r.diff.changed)} | {len(r.diff.removed)} | {len(r.verdicts)} |"
         )
     for r in reports:
-        lines += ["", plan_diff.markdown(r.diff, r.stack, ref).rstrip()]
+        lines += ["", plan_diff.markdown(r.diff, r.stack, ref, detail).rstrip()]
         if r.verdicts:
             lines += ["", "| level | policy | message |", "|---|---|---|"]
-            lines += [f"| {v.level} | {v.pack}/{v.policy} | {v.message} |" for v in r.verdicts]
+            lines += [f"| {v.level} | {v.pack}/{v.policy} | {_cell_text(v.message)} |" for v in r.verdicts]
     return "\n".join(lines) + "\n"
+
+
+def _cell_text(value: str) -> str:
+    """Plain text made safe for one Markdown table cell: no line breaks, pipes escaped."""
+    return " ".join(value.split()).replace("|", "\\|")
 
 
 def codeowners(root: Path = paths.PROJECT_ROOT) -> str:
@@ -128,3 +155,27 @@ def codeowners(root: Path = paths.PROJECT_ROOT) -> str:
         owners = " ".join(str(o) for o in document.get("owners") or [])
         lines.append(f"/stacks/teams/{path.name}  {owners}")
     return "\n".join(lines) + "\n"
+
+
+CODEOWNERS_FILE = ".github/CODEOWNERS"
+CODEOWNERS_FIX = f"kfvs codeowners > {CODEOWNERS_FILE}"
+"""The command that brings CODEOWNERS back in step (`kfvs team new` runs it for a new team)."""
+
+
+def codeowners_drift(root: Path = paths.PROJECT_ROOT) -> str | None:
+    """None when CODEOWNERS is what `kfvs codeowners` prints; otherwise which lines differ and the command to run."""
+    path = root / CODEOWNERS_FILE
+    wanted = codeowners(root).splitlines()
+    present = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    if present == wanted:
+        return None
+    missing = [line for line in wanted if line not in present]
+    stale = [line for line in present if line not in wanted]
+    detail = (
+        "; ".join([*(f"missing '{line}'" for line in missing), *(f"stale '{line}'" for line in stale)])
+        or "lines out of order"
+    )
+    return (
+        f"{CODEOWNERS_FILE} is out of step with stacks/teams/ ({detail}): run `{CODEOWNERS_FIX}` "
+        "(from the project root, with .venv/bin on the PATH) and commit the result"
+    )

@@ -1,20 +1,21 @@
 """Read `stacks/Pulumi.<stack>.yaml` the way the engine would hand it to the program.
 
 Values become strings (objects as JSON text), and `secure:` values become placeholders marked
-secret, so no passphrase or cloud KMS is needed to plan offline.
+secret, so no passphrase or cloud KMS is needed to plan offline. The example stack files ship
+`secure: v1:REPLACE-WITH-pulumi-config-set-secret`, a ciphertext no secrets provider can decrypt:
+`secure_values` tells those apart from values `pulumi config set --secret` wrote.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra import paths
 from infra.errors import ConfigError, Problem
-from infra.settings import SAFE_LOADER
+from infra.loading import load_yaml, read_config_file, stack_key
 
 # Top-level keys of a stack file besides `config` that Pulumi itself writes.
 _ENGINE_KEYS = {"config", "encryptionsalt", "encryptedkey", "secretsprovider", "environment"}
@@ -25,20 +26,68 @@ def placeholder(key: str) -> str:
     return f"kfvs-secret-placeholder({key})"
 
 
+PLACEHOLDER_CIPHERTEXT = "v1:REPLACE-WITH-pulumi-config-set-secret"
+"""What the example stack files hold where a `secure:` value belongs."""
+
+
 def read_stack_config(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[dict[str, str], frozenset[str]]:
     """The stack's config as the engine passes it (key -> text) and the keys that are secret."""
+    document, file = _document(stack, root)
+    return _config_of(document, file)
+
+
+def secure_values(stack: str, root: Path = paths.PROJECT_ROOT) -> dict[str, bool]:
+    """Each config key holding a `secure:` value, and whether that value is still a placeholder (True)
+    rather than a ciphertext a secrets provider wrote (False). Nested `secure:` parts count for their key."""
+    document, file = _document(stack, root)
+    _config_of(document, file)  # the same problems as planning, before anything is reported
+    section = (document.get("config") if isinstance(document, dict) else None) or {}
+    found: dict[str, bool] = {}
+    for raw_key, value in section.items():
+        ciphertexts = list(_ciphertexts(value))
+        if ciphertexts:
+            found[str(raw_key)] = any(is_placeholder_ciphertext(c) for c in ciphertexts)
+    return found
+
+
+def is_placeholder_ciphertext(ciphertext: Any) -> bool:
+    """True for the examples' stand-in (or an empty value): `pulumi preview` would fail to decrypt it.
+
+    Real ciphertexts are base64 (`v1:<nonce>:<data>` for a passphrase, a blob for a cloud KMS), which
+    never holds `REPLACE-WITH`.
+    """
+    text = "" if ciphertext is None else str(ciphertext).strip()
+    return text == "" or "REPLACE-WITH" in text
+
+
+def environment_imports(stack: str, root: Path = paths.PROJECT_ROOT) -> list[str]:
+    """Pulumi ESC environments the stack file imports: they may supply secrets kfvs cannot see offline."""
+    document, _ = _document(stack, root)
+    imports = document.get("environment") if isinstance(document, dict) else None
+    if isinstance(imports, dict):
+        imports = imports.get("imports")
+    return [str(i) for i in imports] if isinstance(imports, list) else []
+
+
+def _document(stack: str, root: Path) -> tuple[Any, str]:
     path = paths.stack_file(stack, root)
     file = paths.relative(path, root)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ConfigError([Problem(file, "", f"no such stack; stacks here: {', '.join(list_stacks(root)) or 'none'}")])
-    try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        reason = getattr(error, "problem", None) or "cannot parse"
-        raise ConfigError([Problem(file, "", f"malformed YAML: {reason}{where}")]) from None
-    return _config_of(document, file)
+    # Bounded and strict (infra/loading.py): a regular file inside the repository, no duplicate keys.
+    document = load_yaml(read_config_file(path, root), file, stack_key)
+    return document, file
+
+
+def _ciphertexts(value: Any) -> Iterator[Any]:
+    if _is_secure(value):
+        yield value["secure"]
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _ciphertexts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _ciphertexts(v)
 
 
 def list_stacks(root: Path = paths.PROJECT_ROOT) -> list[str]:

@@ -40,6 +40,32 @@ _STATEFUL = [
 ]
 
 
+DEFAULT_CREDENTIAL = "{path} holds a well-known default credential; generate one or use an identity provider"
+PLAIN_CREDENTIAL = "{path} is a credential written in plain text; put it in a Secret and reference it"
+NO_GATEWAY = "the ingress gateway serves no Gateway with TLS: Kubeflow would be reachable over plain HTTP"
+NO_HTTPS = "gateway '{gateway}' has no HTTPS server with a certificate (tls.credentialName)"
+PLAIN_HTTP = "gateway '{gateway}' serves plain HTTP without redirecting to HTTPS"
+UNPROTECTED = "{type} '{name}' holds state: protect it in this environment"
+PASSTHROUGH_VM_RESERVATION = "GPU passthrough VM reserves {reserved} of {memory} MiB; reserve all of it"
+VGPU_CLASS_RESERVATION = "vGPU VM class reserves {reserved}% of memory; vGPU needs 100"
+CHART_UNPINNED = "chart '{chart}' is not pinned to an exact version (got '{version}')"
+KUSTOMIZE_UNPINNED = "kustomize directory '{directory}' is not pinned to a tag (?ref=<tag>)"
+PROFILE_WITHOUT_GPU_KEY = (
+    "profile '{profile}' has no quota key requests.nvidia.com/gpu: every profile states its GPUs (0 is fine)"
+)
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "no-literal-credentials": {"default-credential": DEFAULT_CREDENTIAL, "plain-text": PLAIN_CREDENTIAL},
+    "ingress-tls": {"no-gateway": NO_GATEWAY, "no-https": NO_HTTPS, "plain-http": PLAIN_HTTP},
+    "stateful-resources-protected": {"unprotected": UNPROTECTED},
+    "gpu-memory-reserved": {"passthrough-vm": PASSTHROUGH_VM_RESERVATION, "vgpu-class": VGPU_CLASS_RESERVATION},
+    "charts-pinned": {"chart": CHART_UNPINNED, "kustomize": KUSTOMIZE_UNPINNED},
+    "profile-gpu-quota": {"no-gpu-key": PROFILE_WITHOUT_GPU_KEY},
+}
+"""Every finding each policy can report, by policy and branch (str.format templates): the tests give each
+branch a case of its own, and fail when one has none."""
+
+
 def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
     """(path, key, value) for every mapping entry, however deep."""
     if isinstance(value, Mapping):
@@ -55,11 +81,11 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
 def _credentials(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for path, key, value in _walk(args.props):
         if isinstance(value, str) and value in _DEFAULT_CREDENTIALS:
-            report(f"{path} holds a well-known default credential; generate one or use an identity provider", None)
+            report(DEFAULT_CREDENTIAL.format(path=path), None)
         elif (
             args.resource_type not in _SECRET_KINDS and _CREDENTIAL_KEY.search(key) and isinstance(value, str) and value
         ):
-            report(f"{path} is a credential written in plain text; put it in a Secret and reference it", None)
+            report(PLAIN_CREDENTIAL.format(path=path), None)
 
 
 def _gpu_memory(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -67,9 +93,9 @@ def _gpu_memory(args: ResourceValidationArgs, report: ReportViolation) -> None:
     reserved, memory = props.get("memoryReservation"), props.get("memory")
     fully = reserved == memory or props.get("memoryReservationLockedToMax")
     if args.resource_type == VM and props.get("pciDeviceIds") and not fully:
-        report(f"GPU passthrough VM reserves {_n(reserved)} of {_n(memory)} MiB; reserve all of it", None)
+        report(PASSTHROUGH_VM_RESERVATION.format(reserved=_n(reserved), memory=_n(memory)), None)
     if args.resource_type == VM_CLASS and props.get("vgpuDevices") and props.get("memoryReservation") != 100:
-        report(f"vGPU VM class reserves {_n(props.get('memoryReservation'))}% of memory; vGPU needs 100", None)
+        report(VGPU_CLASS_RESERVATION.format(reserved=_n(props.get("memoryReservation"))), None)
 
 
 def _n(value: Any) -> str:
@@ -80,7 +106,7 @@ def _n(value: Any) -> str:
 def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
     types = args.get_config().get("types", _STATEFUL)
     if args.resource_type in types and not args.opts.protect:
-        report(f"{args.resource_type} '{args.name}' holds state: protect it in this environment", None)
+        report(UNPROTECTED.format(type=args.resource_type, name=args.name), None)
 
 
 def _pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -88,12 +114,12 @@ def _pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type in _CHARTS:
         version = str(props.get("version") or "")
         if not _EXACT_VERSION.match(version):
-            report(f"chart '{props.get('chart')}' is not pinned to an exact version (got '{version or 'none'}')", None)
+            report(CHART_UNPINNED.format(chart=props.get("chart"), version=version or "none"), None)
     if args.resource_type == _KUSTOMIZE:
         directory = str(props.get("directory") or "")
         ref = directory.partition("?ref=")[2]
         if directory.startswith(("https://", "git@", "ssh://")) and (not ref or ref in ("master", "main", "HEAD")):
-            report(f"kustomize directory '{directory}' is not pinned to a tag (?ref=<tag>)", None)
+            report(KUSTOMIZE_UNPINNED.format(directory=directory), None)
 
 
 def _profile_gpu_quota(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -102,10 +128,7 @@ def _profile_gpu_quota(args: ResourceValidationArgs, report: ReportViolation) ->
     hard = ((args.props.get("spec") or {}).get("resourceQuotaSpec") or {}).get("hard") or {}
     if "requests.nvidia.com/gpu" not in hard:
         name = (args.props.get("metadata") or {}).get("name", args.name)
-        report(
-            f"profile '{name}' has no quota key requests.nvidia.com/gpu: every profile states its GPUs (0 is fine)",
-            None,
-        )
+        report(PROFILE_WITHOUT_GPU_KEY.format(profile=name), None)
 
 
 def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -119,7 +142,7 @@ def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
         r.resource_type in _CHARTS and r.props.get("chart") in ("gateway", "istio-ingress") for r in args.resources
     )
     if has_ingress and not gateways:
-        report("the ingress gateway serves no Gateway with TLS: Kubeflow would be reachable over plain HTTP", None)
+        report(NO_GATEWAY, None)
     for g in gateways:
         servers = (g.props.get("spec") or {}).get("servers") or []
         https = [
@@ -133,9 +156,9 @@ def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
             if (s.get("port") or {}).get("protocol") == "HTTP" and not (s.get("tls") or {}).get("httpsRedirect")
         ]
         if not https:
-            report(f"gateway '{g.name}' has no HTTPS server with a certificate (tls.credentialName)", g.urn)
+            report(NO_HTTPS.format(gateway=g.name), g.urn)
         if plain:
-            report(f"gateway '{g.name}' serves plain HTTP without redirecting to HTTPS", g.urn)
+            report(PLAIN_HTTP.format(gateway=g.name), g.urn)
 
 
 POLICIES: list[Any] = [

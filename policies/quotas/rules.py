@@ -9,6 +9,7 @@ seven passes taking a third of the plan's time)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,7 +23,15 @@ from pulumi_policy import (
 )
 
 from policies.conventions import TEAM_LABEL
-from policies.usage import PROFILE, Resource, Usage, team_usage
+from policies.usage import (
+    PROFILE,
+    SOURCE_NAMES,
+    STACK_POOLS,
+    TEAM_FILE_SOURCES,
+    Resource,
+    Usage,
+    team_usage,
+)
 
 _AMOUNTS: tuple[tuple[str, str, Callable[[Usage], float]], ...] = (
     ("gpus", "GPUs", lambda u: u.gpus),
@@ -37,6 +46,7 @@ _CHOICES: tuple[tuple[str, str, Callable[[Usage], set[str]]], ...] = (
     ("vgpuProfiles", "vGPU profile", lambda u: u.vgpu_profiles),
 )
 """(config key, what it lists, what the team uses)."""
+_PLURALS = {"VM class": "VM classes", "vGPU profile": "vGPU profiles"}
 
 _NAMES = {"type": "array", "items": {"type": "string"}}
 _TEAM_QUOTA = {
@@ -60,53 +70,153 @@ def usage_of(resources: Iterable[PolicyResource]) -> dict[str, Usage]:
     return team_usage(Resource(r.resource_type, r.urn, r.props) for r in resources)
 
 
+def judged_stack() -> str:
+    """The stack being judged. The engine starts a pack with PULUMI_STACK set (pulumi_policy configures the
+    Pulumi runtime from it); `kfvs check` starts packs the same way. The budgets file is named after it."""
+    return os.environ.get("PULUMI_STACK") or "<stack>"
+
+
+def budgets_file(stack: str) -> str:
+    """The platform team's budgets for a stack: this pack's policy config."""
+    return f"policies/quotas/config/{stack}.json"
+
+
+def team_file(team: str) -> str:
+    """A team's own file of requests."""
+    return f"stacks/teams/{team}.yaml"
+
+
+def stack_file(stack: str) -> str:
+    """The stack's file, where pools and VMs assigned to a team are declared."""
+    return f"stacks/Pulumi.{stack}.yaml"
+
+
+Report = Callable[[str, str | None], None]
+
+
 def _team_quotas(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Findings in a fixed order: by team, then dimension (budget, GPUs, vCPU, memory, storage, VM classes,
+    vGPU profiles, labels), then the environment as a whole; `kfvs check` and the engine print them so."""
     config = args.get_config()
     quotas: Mapping[str, Mapping[str, Any]] = config.get("teams", {})
-    _unlabelled(args.resources, report)
+    stack = judged_stack()
     usage = usage_of(args.resources)
-    for team, held in sorted(usage.items()):
-        _within(team, held, quotas.get(team, {}), report)
-    _environment(usage, int(config.get("environmentGpus", 0)), report)
+    unlabelled = _unlabelled(args.resources)
+    for team in sorted(set(usage) | set(unlabelled)):
+        held = usage.get(team)
+        if held is not None:
+            _within(team, held, quotas.get(team), stack, report)
+        for urn, message in unlabelled.get(team, []):
+            report(message, urn)
+    _environment(usage, int(config.get("environmentGpus", 0)), stack, report)
 
 
-def _within(team: str, held: Usage, quota: Mapping[str, Any], report: ReportViolation) -> None:
-    """A team missing from the config has a quota of nothing."""
+def _within(team: str, held: Usage, quota: Mapping[str, Any] | None, stack: str, report: Report) -> None:
+    if quota is None:
+        if _holds_anything(held):
+            report(
+                f"team '{team}' has no budget in this environment; to fix, the platform team adds teams.{team} to "
+                f"{budgets_file(stack)} (the platform team's budgets); it asks for {_asks(held)}",
+                None,
+            )
+        return
     for key, unit, measure in _AMOUNTS:
         asked, allowed = measure(held), float(quota.get(key, 0))
         if asked > allowed:
             report(
-                f"team '{team}' asks for {_fmt(asked)} {unit} but its budget is {_fmt(allowed)} {unit}; "
-                "lower the request in its team file or ask the platform team for more budget",
+                f"team '{team}' asks for {_fmt(asked)} {unit} ({_by_source(held, measure)}) but its budget is "
+                f"{_fmt(allowed)} {unit}; to fix, {_lower(team, held, measure, stack)}, or raise teams.{team}.{key} "
+                f"in {budgets_file(stack)} (the platform team's budgets)",
                 None,
             )
     for key, what, used in _CHOICES:
         allowed_names = list(quota.get(key, []))
         for item in sorted(used(held) - set(allowed_names)):
-            permitted = ", ".join(allowed_names) or "none"
-            report(f"team '{team}' uses {what} '{item}', which it is not allowed; allowed: {permitted}", None)
+            holds = lambda u, item=item, used=used: item in used(u)  # noqa: E731 - one test per item
+            report(
+                f"team '{team}' uses {what} '{item}' ({', '.join(_names(held.sources_of(holds)))}), which its budget "
+                f"does not allow (allowed: {', '.join(allowed_names) or 'none'}); to fix, "
+                f"{_pick_other(team, held, holds, stack)}, or add it to teams.{team}.{key} in {budgets_file(stack)} "
+                "(the platform team's budgets)",
+                None,
+            )
 
 
-def _environment(usage: Mapping[str, Usage], capacity: int, report: ReportViolation) -> None:
+def _holds_anything(held: Usage) -> bool:
+    return any(measure(held) for _, _, measure in _AMOUNTS) or any(used(held) for _, _, used in _CHOICES)
+
+
+def _asks(held: Usage) -> str:
+    amounts = [f"{_fmt(measure(held))} {unit}" for _, unit, measure in _AMOUNTS]
+    choices = [f"{_PLURALS[what]} {', '.join(sorted(used(held)))}" for _, what, used in _CHOICES if used(held)]
+    return ", ".join(amounts + choices)
+
+
+def _names(sources: Mapping[str, Any]) -> list[str]:
+    return [SOURCE_NAMES[s] for s in sources]
+
+
+def _by_source(held: Usage, measure: Callable[[Usage], float]) -> str:
+    return ", ".join(f"{SOURCE_NAMES[s]} {_fmt(v)}" for s, v in held.sources_of(measure).items())
+
+
+def _files(team: str, sources: Iterable[str], stack: str) -> list[str]:
+    """The files that declare these sources, each said as whose it is."""
+    sources = set(sources)
+    files = []
+    if sources & TEAM_FILE_SOURCES:
+        files.append(f"{team_file(team)} (the team's file)")
+    if STACK_POOLS in sources:
+        files.append(f"{stack_file(stack)} (pools the stack assigns to the team)")
+    return files
+
+
+def _lower(team: str, held: Usage, measure: Callable[[Usage], float], stack: str) -> str:
+    return "lower the request in " + " or in ".join(_files(team, held.sources_of(measure), stack))
+
+
+def _pick_other(team: str, held: Usage, holds: Callable[[Usage], bool], stack: str) -> str:
+    return "pick an allowed one in " + " or in ".join(_files(team, held.sources_of(holds), stack))
+
+
+def _environment(usage: Mapping[str, Usage], capacity: int, stack: str, report: Report) -> None:
     total = sum(u.gpus for u in usage.values())
     if total > capacity:
         parts = ", ".join(f"{team} {u.gpus}" for team, u in sorted(usage.items()) if u.gpus)
-        report(f"teams ask for {total} GPUs in all ({parts}) but the environment has {capacity}", None)
+        sources = {s for u in usage.values() for s in u.sources_of(lambda u: u.gpus)}
+        where = []
+        if sources & TEAM_FILE_SOURCES:
+            where.append("the teams' files (stacks/teams/<team>.yaml)")
+        if STACK_POOLS in sources:
+            where.append(f"{stack_file(stack)} (pools the stack assigns to teams)")
+        report(
+            f"teams ask for {total} GPUs in all ({parts}) but the environment has {capacity}; to fix, lower the "
+            f"requests in {' or '.join(where)}, or raise environmentGpus in {budgets_file(stack)} (the platform "
+            "team's budgets) if the hosts have the GPUs",
+            None,
+        )
 
 
-def _unlabelled(resources: list[PolicyResource], report: ReportViolation) -> None:
-    """Usage is attributed by the team label: an unlabelled object in a team's namespace would escape its quota."""
+def _unlabelled(resources: list[PolicyResource]) -> dict[str, list[tuple[str, str]]]:
+    """Usage is attributed by the team label: an unlabelled object in a team's namespace would escape its quota.
+    Per team, (urn, message) in URN order."""
     teams = {str((r.props.get("metadata") or {}).get("name")) for r in resources if r.resource_type == PROFILE}
+    found: dict[str, list[tuple[str, str]]] = {}
     for r in resources:
         if not r.resource_type.startswith("kubernetes:"):
             continue
         metadata = r.props.get("metadata") or {}
         owner = metadata.get("name") if r.resource_type == PROFILE else metadata.get("namespace")
         if owner in teams and (metadata.get("labels") or {}).get(TEAM_LABEL) != owner:
-            report(
-                f"{r.resource_type} '{r.name}' belongs to team '{owner}' but lacks the label {TEAM_LABEL}={owner}",
-                r.urn,
+            found.setdefault(str(owner), []).append(
+                (
+                    r.urn,
+                    f"{r.resource_type} '{r.name}' belongs to team '{owner}' but lacks the label "
+                    f"{TEAM_LABEL}={owner}; to fix, set the label where the program creates it (the component "
+                    "named in its URN, under components/: the platform team's code)",
+                )
             )
+    return {team: sorted(items) for team, items in found.items()}
 
 
 def _fmt(value: float) -> str:

@@ -1,0 +1,183 @@
+"""`kfvs plan --fresh`: the first preview of an empty stack as the engine plays it, and each hazard it meets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_vsphere as vsphere
+from typer.testing import CliRunner
+
+from infra.kfvs import cli
+from infra.kfvs.fresh import EXIT_HIDES, EXIT_STOPS, Effect, FreshPreview, Kind, fresh_stack, preview_fresh
+from infra.kfvs.recorder import UNKNOWN
+
+KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+
+
+def _fresh(program: Callable[[], None]) -> FreshPreview:
+    return preview_fresh(program, "proj", "st", {}, frozenset())
+
+
+def _kinds(preview: FreshPreview) -> list[tuple[Kind, str]]:
+    return [(h.kind, h.urn.rsplit("::", 1)[-1]) for h in preview.hazards]
+
+
+def _cluster(name: str, provider: k8s.Provider) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="cluster.x-k8s.io/v1beta1",
+        kind="Cluster",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace="ns"),
+        spec={"topology": {"class": "tanzukubernetescluster"}},
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+
+
+def _supervisor() -> k8s.Provider:
+    return k8s.Provider("supervisor", kubeconfig=KUBECONFIG)
+
+
+def test_the_dev_stack_reads_its_kubeconfig_before_the_cluster_exists() -> None:
+    preview = fresh_stack("dev")
+    reads = [h for h in preview.hazards if h.kind is Kind.read]
+    assert [h.urn.rsplit("::", 1)[-1] for h in reads] == ["kubeflow-dev-kubeconfig"]
+    assert reads[0].effect is Effect.stops
+    assert "does not exist" in reads[0].reason
+    assert "kubeflow-dev-cluster" in reads[0].reason
+    assert reads[0].issue == "pulumi/pulumi#16395"
+    assert preview.exit_status == EXIT_STOPS
+    # The Kubeflow cluster's provider is built from that read, so its charts and directories are blind too.
+    hidden = [h for h in preview.hazards if h.kind is Kind.construct]
+    assert any(h.urn.endswith("::kubeflow-dev-gpu-operator-chart") for h in hidden)
+    assert all("kubeflow-dev-provider" in h.reason for h in hidden)
+
+
+def test_cli_prints_one_line_per_hazard_and_exits_5() -> None:
+    done = CliRunner().invoke(cli.app, ["plan", "dev", "--fresh"])
+    assert done.exit_code == EXIT_STOPS, done.output
+    errors = [line for line in done.output.splitlines() if line.startswith("error [stops the preview] urn:pulumi:")]
+    assert any(line.split(": ", 1)[0].endswith("::kubeflow-dev-kubeconfig") for line in errors)
+    done = CliRunner().invoke(cli.app, ["plan", "dev", "--fresh", "--format", "json"])
+    body = json.loads(done.output)
+    assert {"kind": "read", "effect": "stops"}.items() <= body["hazards"][0].items()
+
+
+def test_a_program_without_reads_has_no_hazard_even_on_unknown_outputs() -> None:
+    seen: list[str] = []
+
+    def program() -> None:
+        category = vsphere.TagCategory("cat", name="c", cardinality="SINGLE", associable_types=["VirtualMachine"])
+        # At preview the ID of a new resource is unknown: the apply must not run (it would crash on None).
+        category.id.apply(lambda i: seen.append(i.upper()))
+        vsphere.Tag("tag", name="t", category_id=category.id)
+        provider = _supervisor()
+        _cluster("c1", provider)
+
+    preview = _fresh(program)
+    assert preview.hazards == []
+    assert preview.exit_status == 0
+    assert seen == []
+    tag = next(r for r in preview.recording.resources.values() if r.name == "tag")
+    assert tag.inputs["categoryId"] == UNKNOWN
+
+
+def test_a_read_after_a_creation_stops_the_preview_and_an_existing_one_does_not() -> None:
+    seen: list[str] = []
+
+    def program() -> None:
+        supervisor = _supervisor()
+        cluster = _cluster("c1", supervisor)
+        on_supervisor = pulumi.ResourceOptions(provider=supervisor)
+        existing = k8s.core.v1.Secret.get("existing", "ns/registry-ca", opts=on_supervisor)
+        existing.id.apply(seen.append)  # read for real at preview: known
+        k8s.core.v1.Secret.get(
+            "c1-kubeconfig", "ns/c1-kubeconfig", opts=pulumi.ResourceOptions(provider=supervisor, depends_on=[cluster])
+        )
+
+    preview = _fresh(program)
+    assert _kinds(preview) == [(Kind.read, "c1-kubeconfig")]
+    assert preview.exit_status == EXIT_STOPS
+    assert seen == ["ns/registry-ca"]
+
+
+def test_a_read_of_an_object_the_run_registers_fails_without_depends_on_before_or_after_it() -> None:
+    def config_map(name: str, opts: pulumi.ResourceOptions) -> None:
+        k8s.core.v1.ConfigMap(name, metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace="ns"), opts=opts)
+
+    def program() -> None:
+        supervisor = pulumi.ResourceOptions(provider=_supervisor())
+        config_map("settings", supervisor)
+        k8s.core.v1.ConfigMap.get("settings-read", "ns/settings", opts=supervisor)
+        # Read first, registered after: the engine still reads before the object exists.
+        k8s.core.v1.ConfigMap.get("early-read", "ns/later", opts=supervisor)
+        config_map("later", supervisor)
+
+    assert _kinds(_fresh(program)) == [(Kind.read, "early-read"), (Kind.read, "settings-read")]
+
+
+def test_a_read_whose_id_is_unknown_is_skipped_and_its_provider_hides_charts() -> None:
+    def program() -> None:
+        supervisor = _supervisor()
+        cluster = _cluster("c1", supervisor)
+        secret = k8s.core.v1.Secret.get(
+            "c1-kubeconfig",
+            cluster.id.apply(lambda _: "ns/c1-kubeconfig"),
+            opts=pulumi.ResourceOptions(provider=supervisor),
+        )
+        workload = k8s.Provider("c1-provider", kubeconfig=secret.data.apply(lambda d: str(d["value"])))
+        k8s.helm.v4.Chart(
+            "operator", chart="gpu-operator", version="v1", opts=pulumi.ResourceOptions(provider=workload)
+        )
+        k8s.kustomize.v2.Directory(
+            "known", directory="https://example.test/x?ref=v1", opts=pulumi.ResourceOptions(provider=supervisor)
+        )
+
+    preview = _fresh(program)
+    assert _kinds(preview) == [(Kind.construct, "operator")]
+    assert "c1-provider" in preview.hazards[0].reason
+    assert "c1-kubeconfig" in preview.hazards[0].reason
+    assert preview.exit_status == EXIT_HIDES
+
+
+def test_a_lookup_by_name_of_what_the_run_creates_is_named_unless_it_waits() -> None:
+    def program(wait: bool) -> Callable[[], None]:
+        def run() -> None:
+            library = vsphere.ContentLibrary("lib", name="images", storage_backings=["ds-1"])
+            opts = pulumi.InvokeOutputOptions(depends_on=[library] if wait else [])
+            vsphere.get_content_library_output(name="images", opts=opts)
+            vsphere.get_content_library_output(name="published-elsewhere", opts=opts)
+
+        return run
+
+    assert _kinds(_fresh(program(wait=False))) == [(Kind.invoke, "lib")]
+    assert _fresh(program(wait=True)).hazards == []
+
+
+def test_wait_for_a_condition_is_a_warning_for_later_updates() -> None:
+    def program() -> None:
+        k8s.apiextensions.CustomResource(
+            "c1",
+            api_version="cluster.x-k8s.io/v1beta1",
+            kind="Cluster",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="c1", namespace="ns", annotations={"pulumi.com/waitFor": "condition=Ready"}
+            ),
+            opts=pulumi.ResourceOptions(
+                provider=_supervisor(), custom_timeouts=pulumi.CustomTimeouts(create="60m", update="60m")
+            ),
+        )
+        k8s.apiextensions.CustomResource(
+            "c2",
+            api_version="example.test/v1",
+            kind="Thing",
+            metadata=k8s.meta.v1.ObjectMetaArgs(annotations={"pulumi.com/waitFor": "jsonpath={.status.phase}=Done"}),
+        )
+
+    preview = _fresh(program)
+    assert _kinds(preview) == [(Kind.wait_for, "c1")]
+    assert preview.hazards[0].effect is Effect.later
+    assert "(60m)" in preview.hazards[0].reason
+    assert preview.exit_status == 0
