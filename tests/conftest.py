@@ -14,6 +14,9 @@ import yaml
 
 from infra import paths
 from infra.errors import ConfigError
+from infra.kfvs.lint.cli_support import fill_chart_inputs
+from infra.kfvs.rendered import Rendering
+from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
@@ -82,3 +85,61 @@ def git(root: Path, *args: str) -> None:
         check=True,
         capture_output=True,
     )
+
+
+SHARED_GIT = paths.PROJECT_ROOT.parent / "shared" / "upstream" / "git"
+"""Upstream git snapshots beside the project in this workspace's CI (a user's machine uses GitHub or its mirror)."""
+
+
+@pytest.fixture(scope="session")
+def upstream_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """../shared/upstream/git as a mirror folder (`<org>/<repo>.git`), or a skip saying why there is none.
+
+    A repository of that folder that git refuses as it stands (its empty `refs/` folder lost in copying) is
+    served through a stand-in bare repository that borrows its objects (git alternates) and copies its refs,
+    so nothing is copied or written there."""
+    if not SHARED_GIT.is_dir():
+        pytest.skip(f"no upstream git snapshots at {SHARED_GIT}: kustomize cannot fetch kubeflow/manifests offline")
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed: kustomize fetches remote directories with it")
+    view = tmp_path_factory.mktemp("mirror")
+    for repo in sorted(SHARED_GIT.glob("*/*.git")):
+        usable = subprocess.run(["git", "--git-dir", str(repo), "rev-parse"], capture_output=True, check=False)
+        target = view / repo.parent.name / repo.name
+        if usable.returncode == 0:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(repo)
+            continue
+        (target / "refs").mkdir(parents=True)
+        (target / "objects" / "info").mkdir(parents=True)
+        (target / "objects" / "info" / "alternates").write_text(f"{(repo / 'objects').resolve()}\n")
+        for name in ("HEAD", "config", "packed-refs", "shallow"):
+            if (repo / name).is_file():
+                shutil.copyfile(repo / name, target / name)
+    return view
+
+
+@pytest.fixture(scope="session")
+def kustomize_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build cache for the whole run, so each upstream URL is built once however many tests render it."""
+    return tmp_path_factory.mktemp("kustomize-cache")
+
+
+class ExampleRenderings:
+    """Each example stack rendered at most once per run (`kfvs render --keep-going`, charts' inputs filled)."""
+
+    def __init__(self, mirror: Path, cache: Path) -> None:
+        self.mirror, self.cache = mirror, cache
+        self._done: dict[str, Rendering] = {}
+
+    def __call__(self, stack: str) -> Rendering:
+        if stack not in self._done:
+            result = render_stack(stack, mirror_dir=self.mirror, cache_dir=self.cache, keep_going=True)
+            fill_chart_inputs(result)
+            self._done[stack] = result
+        return self._done[stack]
+
+
+@pytest.fixture(scope="session")
+def example_renderings(upstream_mirror: Path, kustomize_cache: Path) -> ExampleRenderings:
+    return ExampleRenderings(upstream_mirror, kustomize_cache)

@@ -9,7 +9,6 @@ snapshots beside the project (../shared/upstream/git); skips with the reason whe
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,50 +21,25 @@ from components.kubeflow import auth
 from components.kubeflow.ingress import INGRESS_GATEWAY_ACCOUNT, INGRESS_GATEWAY_PRINCIPAL
 from components.kubeflow.ordering import DEPENDS_ON, with_dependency
 from components.tenancy import INGRESS_PRINCIPALS, PROFILE_NAMESPACE_LABELS
-from infra import paths
 from infra.kfvs.rendered import Rendering
-from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import plan_stack
+from tests.conftest import ExampleRenderings
 
-SHARED_GIT = paths.PROJECT_ROOT.parent / "shared" / "upstream" / "git"
 CHART = "kubernetes:helm.sh/v4:Chart"
 SA_PRINCIPAL = re.compile(r"cluster\.local/ns/([^/]+)/sa/(.+)")
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The upstream snapshots as a mirror folder; a repository git refuses as it stands (no `refs/`) is served
-    through a stand-in that borrows its objects, so nothing is written beside the project."""
-    if not SHARED_GIT.is_dir():
-        pytest.skip(f"no upstream git snapshots at {SHARED_GIT}: kustomize cannot fetch kubeflow/manifests offline")
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed: kustomize fetches remote directories with it")
-    view = tmp_path_factory.mktemp("mirror")
-    for repo in sorted(SHARED_GIT.glob("*/*.git")):
-        target = view / repo.parent.name / repo.name
-        (target / "refs").mkdir(parents=True)
-        (target / "objects" / "info").mkdir(parents=True)
-        (target / "objects" / "info" / "alternates").write_text(f"{(repo / 'objects').resolve()}\n")
-        for name in ("HEAD", "config", "packed-refs", "shallow"):
-            if (repo / name).is_file():
-                shutil.copyfile(repo / name, target / name)
-    return view
+def mirror(upstream_mirror: Path) -> Path:
+    """The upstream snapshots as a mirror folder (the session's, see conftest)."""
+    return upstream_mirror
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kustomize-cache")
-
-
-def _render(stack: str, mirror: Path, cache: Path) -> Rendering:
-    return render_stack(stack, mirror_dir=mirror, cache_dir=cache, keep_going=True)
-
-
-@pytest.fixture(scope="module")
-def rendered(mirror: Path, cache: Path) -> dict[str, Rendering]:
-    """dev, prod and sandbox (every component and add-on), rendered once; the cache builds each URL once."""
-    return {stack: _render(stack, mirror, cache) for stack in ("dev", "prod", "sandbox")}
+def rendered(example_renderings: ExampleRenderings) -> dict[str, Rendering]:
+    """dev, prod and sandbox (every component and add-on), rendered once per run."""
+    return {stack: example_renderings(stack) for stack in ("dev", "prod", "sandbox")}
 
 
 def upstream_file(mirror: Path, path: str) -> str:

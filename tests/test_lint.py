@@ -11,11 +11,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from infra import paths
 from infra.kfvs import cli, rendering
-from infra.kfvs.lint import RULES, Finding, cli_support, injection, lint, pod_security, pss
+from infra.kfvs.lint import RULES, Finding, injection, lint, pod_security, pss
 from infra.kfvs.lint.model import Obj, Platform
 from infra.kfvs.rendered import NotRendered, RenderedObject, Rendering
-from tests.test_render import upstream_mirror  # noqa: F401 - the session fixture serving ../shared/upstream
+from tests.conftest import ExampleRenderings
 
 CASES = Path(__file__).parent / "lint_cases"
 CASE_FILES = sorted(CASES.glob("*/*.yaml"))
@@ -216,6 +217,38 @@ def test_cli_prints_one_finding_a_line_and_exits_4(monkeypatch: pytest.MonkeyPat
     assert result.stderr == "dev: 1 findings (schema 1) in 1 objects\n"
 
 
+UNSEEN = Finding("unverified", "VirtualService", "auth", "dex", "routes to Service auth/dex, not rendered", "check it")
+
+
+@pytest.mark.parametrize(("args", "code"), [((), 0), (("--strict",), 4)])
+def test_unverified_findings_are_printed_and_fail_only_when_strict(
+    monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], code: int
+) -> None:
+    _stub_render(monkeypatch)
+    monkeypatch.setattr(cli, "lint_platform", lambda *_: [UNSEEN])
+    result = CliRunner().invoke(cli.app, ["lint", "dev", *args])
+    assert result.exit_code == code
+    assert result.stdout.splitlines() == [UNSEEN.line()]
+
+
+def test_a_real_finding_beside_unverified_ones_still_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    _stub_render(monkeypatch, OLD_PDB)
+    real = lint(rendering.render_stack("dev"))
+    monkeypatch.setattr(cli, "lint_platform", lambda *_: [*real, UNSEEN])
+    assert CliRunner().invoke(cli.app, ["lint", "dev"]).exit_code == 4
+
+
+# --- every example stack -------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", paths.list_stacks())
+def test_every_example_stack_lints_clean(example_renderings: ExampleRenderings, stack: str) -> None:
+    """`kfvs lint` on every example stack: nothing wrong that lint can see (what it cannot is `unverified`)."""
+    lines = [f.line() for f in lint(example_renderings(stack)) if f.rule != "unverified"]
+    assert lines == []
+
+
 def test_cli_json_and_a_clean_platform(monkeypatch: pytest.MonkeyPatch) -> None:
     _stub_render(monkeypatch, OLD_PDB)
     found = json.loads(CliRunner().invoke(cli.app, ["lint", "dev", "--format", "json"]).stdout)
@@ -269,15 +302,8 @@ def test_cli_names_a_manifest_it_cannot_read_in_one_line(monkeypatch: pytest.Mon
 
 
 @pytest.fixture(scope="session")
-def dev_rendering(
-    upstream_mirror: Path,  # noqa: F811 - the fixture imported above
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Rendering:
-    result = rendering.render_stack(
-        "dev", mirror_dir=upstream_mirror, cache_dir=tmp_path_factory.mktemp("kustomize-cache"), keep_going=True
-    )
-    cli_support.fill_chart_inputs(result)
-    return result
+def dev_rendering(example_renderings: ExampleRenderings) -> Rendering:
+    return example_renderings("dev")
 
 
 def _mutated(rendering: Rendering, change: Any) -> Rendering:

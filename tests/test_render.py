@@ -21,44 +21,14 @@ from typer.testing import CliRunner
 from components import mirror as mirror_module
 from components.catalog import MANIFESTS_REPO, MANIFESTS_TAG
 from components.mirror import RegistryMirror
-from infra import paths
 from infra.kfvs import cli, kustomize, rendering, yamlstream
 from infra.kfvs.kustomize import KustomizeError, Kustomizer, MirrorError, git_mirror_env
 from infra.kfvs.recorder import SECRET, Recording, record
 from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import registered_transforms, render_recording
 
-SHARED_GIT = paths.PROJECT_ROOT.parent / "shared" / "upstream" / "git"
 NAMESPACE_BASE = f"{MANIFESTS_REPO}/common/kubeflow-namespace/base?ref={MANIFESTS_TAG}"
 HARBOR = "harbor.example.internal/proxy"
-
-
-@pytest.fixture(scope="session")
-def upstream_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """../shared/upstream/git as a mirror folder (`<org>/<repo>.git`), or a skip saying why there is none.
-
-    A repository of that folder that git refuses as it stands (its empty `refs/` folder lost in copying) is
-    served through a stand-in bare repository that borrows its objects (git alternates) and copies its refs,
-    so nothing is copied or written there."""
-    if not SHARED_GIT.is_dir():
-        pytest.skip(f"no upstream git snapshots at {SHARED_GIT}: kustomize cannot fetch kubeflow/manifests offline")
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed: kustomize fetches remote directories with it")
-    view = tmp_path_factory.mktemp("mirror")
-    for repo in sorted(SHARED_GIT.glob("*/*.git")):
-        usable = subprocess.run(["git", "--git-dir", str(repo), "rev-parse"], capture_output=True, check=False)
-        target = view / repo.parent.name / repo.name
-        if usable.returncode == 0:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(repo)
-            continue
-        (target / "refs").mkdir(parents=True)
-        (target / "objects" / "info").mkdir(parents=True)
-        (target / "objects" / "info" / "alternates").write_text(f"{(repo / 'objects').resolve()}\n")
-        for name in ("HEAD", "config", "packed-refs", "shallow"):
-            if (repo / name).is_file():
-                shutil.copyfile(repo / name, target / name)
-    return view
 
 
 @pytest.fixture
@@ -365,11 +335,11 @@ def test_mirror_option_reads_the_environment_setting(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.slow
-def test_full_dev_stack_renders_every_directory(upstream_mirror: Path, tmp_path: Path) -> None:
+def test_full_dev_stack_renders_every_directory(upstream_mirror: Path, kustomize_cache: Path) -> None:
     """The whole dev platform once, cold: every kustomize directory builds, except what only the network
     serves (release assets, which no git mirror holds: the snapshots' README names them), and only those
     and charts are left unrendered."""
-    result = rendering.render_stack("dev", mirror_dir=upstream_mirror, cache_dir=tmp_path, keep_going=True)
+    result = rendering.render_stack("dev", mirror_dir=upstream_mirror, cache_dir=kustomize_cache, keep_going=True)
     directories = [u for u in result.depends_on if f"{rendering.DIRECTORY}::" in u]
     unbuilt = {n.source: n.reason for n in result.not_rendered if n.type == rendering.DIRECTORY}
     assert all("releases/download/" in reason for reason in unbuilt.values()), unbuilt

@@ -48,11 +48,7 @@ def test_gpu_pool_is_ubuntu_on_a_vgpu_class_with_volumes_taint_and_labels(dev: R
     pools = {md["name"]: md for md in topology["workers"]["machineDeployments"]}
     gpu = pools["gpu-a100"]
     overrides = {o["name"]: o["value"] for o in gpu["variables"]["overrides"]}
-    vgpu_classes = {
-        r.inputs["name"]
-        for r in dev.of_type(VM_CLASS)
-        if r.inputs.get("vgpuDevices")
-    }
+    vgpu_classes = {r.inputs["name"] for r in dev.of_type(VM_CLASS) if r.inputs.get("vgpuDevices")}
     assert overrides["vmClass"] in vgpu_classes
     assert gpu["metadata"]["annotations"] == {"run.tanzu.vmware.com/resolve-os-image": "os-name=ubuntu"}
     assert (

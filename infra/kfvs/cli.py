@@ -278,7 +278,7 @@ class LintFormat(StrEnum):
 
 
 @app.command("lint", no_args_is_help=True)
-def lint_(
+def lint_(  # noqa: PLR0917 - typer reads each option from a parameter
     stack: Stack,
     manifests: Annotated[
         list[Path] | None,
@@ -299,10 +299,13 @@ def lint_(
     keep_going: Annotated[
         bool, typer.Option("--keep-going", help="lint what renders when kustomize cannot build a directory")
     ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 4 on `unverified` findings too (what lint could not see)")
+    ] = False,
 ) -> None:
     """Check STACK's rendered platform (and MANIFESTs applied after it) as the API server and its controllers
-    would: schema, pod-security, references, ordering, rbac, duplicates. Exit 4 on any finding; a summary goes
-    to stderr."""
+    would: schema, pod-security, references, ordering, rbac, duplicates. Exit 4 on any finding (`unverified`
+    ones, which name what lint could not render, count only with --strict); a summary goes to stderr."""
     try:
         extra = cli_support.read_manifests(manifests or [])
         result = rendering.render_stack(stack, mirror_dir=mirror, keep_going=keep_going)
@@ -313,7 +316,7 @@ def lint_(
     json_ = format_ is LintFormat.json
     sys.stdout.write(cli_support.as_json(stack, findings) if json_ else cli_support.text(findings))
     sys.stderr.write(cli_support.summary(stack, result, findings))
-    if findings:
+    if cli_support.blocking(findings, strict=strict):
         raise typer.Exit(EXIT_LINT)
 
 

@@ -131,6 +131,17 @@ def _profile_gpu_quota(args: ResourceValidationArgs, report: ReportViolation) ->
         report(PROFILE_WITHOUT_GPU_KEY.format(profile=name), None)
 
 
+_INGRESS_DIRECTORY = "/common/istio/istio-install/"
+"""kubeflow/manifests' Istio install, which brings the ingress gateway (matched by path, so a git mirror counts)."""
+
+
+def _is_ingress(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """An ingress gateway installed by an Istio chart, or by upstream's Istio kustomize directory."""
+    if resource_type in _CHARTS:
+        return props.get("chart") in ("gateway", "istio-ingress")
+    return resource_type == _KUSTOMIZE and _INGRESS_DIRECTORY in str(props.get("directory", ""))
+
+
 def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
     gateways = [
         r
@@ -138,9 +149,7 @@ def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
         if r.resource_type.startswith("kubernetes:networking.istio.io/")
         and r.resource_type.rsplit(":", 1)[-1] in ("Gateway", "GatewayPatch")
     ]
-    has_ingress = any(
-        r.resource_type in _CHARTS and r.props.get("chart") in ("gateway", "istio-ingress") for r in args.resources
-    )
+    has_ingress = any(_is_ingress(r.resource_type, r.props) for r in args.resources)
     if has_ingress and not gateways:
         report(NO_GATEWAY, None)
     for g in gateways:

@@ -42,10 +42,15 @@ TEMPLATES = _templates()
 CASES: dict[str, list[Case]] = {s.POLICY: s.CASES for s in _suites()}
 
 
-def test_the_packs_are_found() -> None:
-    assert {p.name for p in policy_packs()} == {"guardrails", "quotas"}
-    assert "gpu-memory-reserved" in TEMPLATES
-    assert "team-quotas" in TEMPLATES
+def test_the_packs_are_found_and_name_only_their_own_policies() -> None:
+    assert {"gpu-memory-reserved", "team-quotas"} <= set(TEMPLATES)
+    for pack in policy_packs():
+        rules = importlib.import_module(f"policies.{pack.name}.rules")
+        assert set(getattr(rules, "MESSAGES", {})) <= {p.name for p in rules.POLICIES}, pack.name
+
+
+def test_every_suite_is_of_a_policy_a_pack_serves() -> None:
+    assert set(CASES) <= set(TEMPLATES)
 
 
 @pytest.mark.parametrize("policy", sorted(TEMPLATES))

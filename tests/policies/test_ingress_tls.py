@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.cases import Case, changed, gateway, messages, reg
+from tests.policies.cases import KUSTOMIZE, Case, changed, gateway, messages, reg
 from tests.policies.conftest import Judge
 
 POLICY = "ingress-tls"
 GATEWAY = "kubernetes:networking.istio.io/v1:Gateway"
+MIRROR = "https://git.example.internal/mirrors/kubeflow/manifests"
 
 CASES = [
     Case(
@@ -17,6 +18,27 @@ CASES = [
         ["the ingress gateway serves no Gateway with TLS: Kubeflow would be reachable over plain HTTP"],
     ),
     Case("no ingress and no Gateway", changed(drop=["gw", "gateway"])),
+    Case(
+        "upstream's Istio install (through a git mirror) without a Gateway",
+        changed(
+            reg(
+                KUSTOMIZE, "istio-install", {"directory": f"{MIRROR}/common/istio/istio-install/overlays/oauth2-proxy"}
+            ),
+            drop=["gw", "gateway"],
+        ),
+        ["the ingress gateway serves no Gateway with TLS: Kubeflow would be reachable over plain HTTP"],
+    ),
+    Case(
+        "upstream's Istio install with its Gateway served over HTTPS",
+        changed(reg(KUSTOMIZE, "istio-install", {"directory": f"{MIRROR}/common/istio/istio-install/base"})),
+    ),
+    Case(
+        "another upstream Istio directory brings no ingress",
+        changed(
+            reg(KUSTOMIZE, "istio-crds", {"directory": f"{MIRROR}/common/istio/istio-crds/base"}),
+            drop=["gw", "gateway"],
+        ),
+    ),
     Case(
         "no HTTPS server",
         changed(gateway(https=False)),

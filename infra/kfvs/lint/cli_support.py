@@ -13,6 +13,7 @@ from pulumi.runtime import settings as runtime_settings
 
 from infra import paths
 from infra.errors import ConfigError, Problem
+from infra.kfvs.lint import unverified
 from infra.kfvs.lint.finding import Finding
 from infra.kfvs.rendered import Rendering
 
@@ -66,6 +67,12 @@ def fill_chart_inputs(rendering: Rendering) -> None:
             for urn, reg in resources.items()
             if getattr(reg, "type", "") == CHART
         }
+
+
+def blocking(findings: list[Finding], *, strict: bool = False) -> list[Finding]:
+    """The findings that fail the run: all of them with `strict`, else all but `unverified` ones, which say what
+    lint could not see (a chart it cannot render), not that something is wrong."""
+    return [f for f in findings if strict or f.rule != unverified.RULE]
 
 
 def text(findings: list[Finding]) -> str:
