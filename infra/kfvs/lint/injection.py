@@ -5,6 +5,8 @@ manifests/charts/istio-control/istio-discovery/files/injection-template.yaml
 (https://github.com/istio/istio/blob/1.30.3/manifests/charts/istio-control/istio-discovery/files/injection-template.yaml,
 Apache-2.0), evaluated with the chart's defaults: `global.proxy.privileged: false`, `global.proxy.seccompProfile: {}`
 (so no container-level seccomp profile), interception mode REDIRECT, no `capNetBindService`, proxy UID/GID 1337.
+The platform runs the Istio of kubeflow/manifests 26.03 (1.28.0); that tag's template differs from 1.30.3's only in
+resource-field divisors, quoting and telemetry attributes, not in any security context (`git diff 1.28.0 1.30.3`).
 Which namespaces and pods are injected follows the chart's webhook selectors (`istio-injection: enabled`, or an
 `istio.io/rev` label without `istio-injection`, or a pod labelled `sidecar.istio.io/inject: "true"`) and
 pkg/kube/inject's exceptions (hostNetwork pods; kube-system and kube-public).
