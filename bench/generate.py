@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 
 from infra import paths
+from infra.kfvs.run import record_stack
+from policies.usage import Resource, plan_usage
 
 STACK = "dev"
 """The stack every size plans."""
@@ -43,10 +45,19 @@ def environment(root: Path, teams: int, source: Path = paths.PROJECT_ROOT) -> Pa
     document = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
     document["config"] = {key: _platform_owned(value) for key, value in document["config"].items()}
     (project / "stacks" / stack_file.name).write_text(yaml.safe_dump(document, sort_keys=False))
+    _give_quotas(project, 0, 0)
+    platform_gpus = _unowned_gpus(project)
     for i in range(teams):
         (project / "stacks" / "teams" / f"team-{i:03d}.yaml").write_text(yaml.safe_dump(_team(i), sort_keys=False))
-    _give_quotas(project, teams)
+    _give_quotas(project, teams, platform_gpus)
     return project
+
+
+def _unowned_gpus(project: Path) -> int:
+    """GPUs the platform itself runs (pools no team owns), which count against the environment's GPUs too: measured
+    by the quota policy's own rules on the project's plan before any team exists."""
+    _, recording = record_stack(STACK, project)
+    return sum(plan_usage(Resource(r.type, r.urn, r.inputs) for r in recording.resources.values()).unowned.values())
 
 
 def _drop_other_stacks_configs(project: Path) -> None:
@@ -65,12 +76,13 @@ def _platform_owned(value: Any) -> Any:
     return value
 
 
-def _give_quotas(project: Path, teams: int) -> None:
-    """The generated teams, and only they, get a quota that fits their requests, as a platform team grants it."""
+def _give_quotas(project: Path, teams: int, platform_gpus: int) -> None:
+    """The generated teams, and only they, get a quota that fits their requests, as a platform team grants it; the
+    environment holds their GPUs and the platform's."""
     path = project / "policies" / "quotas" / "config" / f"{STACK}.json"
     config = json.loads(path.read_text())
     quotas = config["team-quotas"]
-    quotas["environmentGpus"] = GPUS_PER_TEAM * teams
+    quotas["environmentGpus"] = GPUS_PER_TEAM * teams + platform_gpus
     quotas["teams"] = {}
     for i in range(teams):
         quotas["teams"][f"team-{i:03d}"] = {
@@ -89,7 +101,7 @@ def _team(i: int) -> dict[str, object]:
     return {
         "name": name,
         "owners": [f"owner{i}@example.internal"],
-        "members": {"users": [f"member{i}@example.internal"], "groups": [f"ml-{name}"]},
+        "members": {"users": [f"member{i}@example.internal"]},
         "environments": {
             "dev": {
                 "profile": {"quota": {"cpu": 16, "memoryGiB": 64, "gpus": 2, "storageGiB": 200, "volumes": 10}},

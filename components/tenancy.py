@@ -62,7 +62,6 @@ class TenancyArgs:
     owner: str
     admins: Sequence[str]
     editors: Sequence[str]
-    groups: Sequence[str]
     quota: Quota
     default_request: Mapping[str, str]
     default_limit: Mapping[str, str]
@@ -84,28 +83,17 @@ def kfam_name(email: str, role: str) -> str:
 
 @dataclass(frozen=True)
 class _Grant:
-    """Access for one user (KFAM's name, annotations and policy) or one directory group."""
+    """Access for one user: KFAM's binding name, annotations and policy. Users only: KFAM v1.10.0 has no groups."""
 
     binding: str
-    kind: str
     subject: str
     role: str
-    header: str
     annotations: Mapping[str, str]
 
 
 def _grants(args: TenancyArgs) -> list[_Grant]:
     people = [(email, "admin") for email in args.admins] + [(email, "edit") for email in args.editors]
-    grants = [
-        _Grant(kfam_name(email, role), "User", email, role, USERID_HEADER, {"user": email, "role": role})
-        for email, role in people
-    ]
-    # Groups: KFAM has no group model and the web apps' access review sends the user only (see the README).
-    grants += [
-        _Grant(f"group-{_SEPARATORS.sub('-', g.lower())}-clusterrole-edit", "Group", g, "edit", "kubeflow-groups", {})
-        for g in args.groups
-    ]
-    return grants
+    return [_Grant(kfam_name(email, role), email, role, {"user": email, "role": role}) for email, role in people]
 
 
 def contributor_policy(subject: str, header: str = USERID_HEADER) -> dict[str, Any]:
@@ -184,7 +172,7 @@ class TeamTenancy(pulumi.ComponentResource):
         )
 
     def _contributors(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
-        """Per person (or group): the RoleBinding and Istio AuthorizationPolicy KFAM would make for a person."""
+        """Per person: the RoleBinding and Istio AuthorizationPolicy KFAM would make for a person."""
         for grant in _grants(self.args):
             k8s.rbac.v1.RoleBinding(
                 f"{name}-{grant.binding}",
@@ -193,7 +181,7 @@ class TeamTenancy(pulumi.ComponentResource):
                     api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=f"kubeflow-{grant.role}"
                 ),
                 subjects=[
-                    k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind=grant.kind, name=grant.subject)
+                    k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="User", name=grant.subject)
                 ],
                 opts=opts,
             )
@@ -202,7 +190,7 @@ class TeamTenancy(pulumi.ComponentResource):
                 api_version="security.istio.io/v1",
                 kind="AuthorizationPolicy",
                 metadata=self._meta(grant.binding, labels, grant.annotations),
-                spec=contributor_policy(grant.subject, grant.header),
+                spec=contributor_policy(grant.subject),
                 opts=opts,
             )
 

@@ -8,7 +8,6 @@ server (the second silently replacing the first).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -61,11 +60,6 @@ class _Claims:
         message = self.template.format(what=origin.what, space=self.space, name=name, first=first, fix=fix)
         self.problems.append(Problem(origin.file, origin.key, message))
         return False
-
-
-def group_binding(group: str) -> str:
-    """The RoleBinding a directory group gets (components/tenancy.py `_grants`; a test keeps the two equal)."""
-    return f"group-{re.sub(r'[^a-zA-Z0-9]+', '-', group.lower())}-clusterrole-edit"
 
 
 def check_derived_names(
@@ -190,7 +184,7 @@ def _pool_vms(vms: _Claims, pool: str, replicas: int, origin: Origin) -> list[Pr
 
 
 def check_team_identity(team: Team, file: str) -> list[Problem]:
-    """Each person and group once, and no two deriving one KFAM RoleBinding (the second would replace it)."""
+    """Each person once, and no two deriving one KFAM RoleBinding (the second would replace it)."""
     people = _Claims("person", "{what} is listed already, as {first}: {fix}")
     bindings = _Claims("KFAM RoleBinding")
     fix = "the cluster would keep one binding for both; give one of them access another way"
@@ -204,11 +198,6 @@ def check_team_identity(team: Team, file: str) -> list[Problem]:
         binding = kfam_name(email, role)
         problems += _binding_length(binding, origin)
         bindings.claim(binding, origin, fix)
-    for i, group in enumerate(team.members.groups):
-        origin = Origin(file, f"members.groups[{i}]", f"group '{group}'")
-        binding = group_binding(group)
-        problems += _binding_length(binding, origin)
-        bindings.claim(binding, origin, "list each group once" if group in team.members.groups[:i] else fix)
     return problems + people.problems + bindings.problems
 
 

@@ -8,9 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubeflow.auth import IdentitySettings
-from components.kubeflow.ingress import IngressSettings
 from components.kubeflow.platform import KubeflowArgs, KubeflowPlatform
+from components.kubeflow.settings import IdentitySettings, IngressSettings
 from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
 from components.services.gpu_operator import GpuOperator, GpuOperatorArgs, guest_driver_image
 from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs
@@ -30,6 +29,7 @@ from components.vsphere.inventory import Inventory, InventoryArgs, lookup_invent
 from components.vsphere.tags import Tags, TagsArgs
 from components.vsphere.virtual_machine import Placement, Template, VirtualMachine, VirtualMachineArgs
 from infra.cluster_specs import cluster_spec
+from infra.layers import InfraReference, workload_cluster_urn
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import NamespaceSettings, PassthroughPool, TemplateRef, VgpuPool, VmSettings
 from infra.models.kubeflow import LdapSettings
@@ -39,7 +39,10 @@ from infra.team_specs import tenancy_args
 
 
 class Platform(pulumi.ComponentResource):
-    """The whole environment; every layer's components are its children."""
+    """The environment, or one layer of it (`settings.layer`, docs/LAYERS.md); every component is its child.
+
+    The same root in both layers keeps every URN's parent chain: a resource moved between the stacks keeps
+    its URN apart from the stack name."""
 
     inventory: Inventory
     tags: Tags
@@ -51,6 +54,25 @@ class Platform(pulumi.ComponentResource):
         # In prod exactly the stateful resources are protected (infra/protection.py): never a whole component,
         # whose protection every child would inherit.
         self.protect = settings.environment.tier == "prod"
+        self.infra_ref: InfraReference | None = None
+        self.clusters: dict[str, WorkloadCluster] = {}
+        self.kubeflow: KubeflowPlatform | None = None
+        if settings.layer == "platform":
+            assert settings.infra_stack is not None, "settings default the infra stack for the platform layer"
+            self.infra_ref = InfraReference(f"{name}-infra", settings.infra_stack, self)
+            self.providers = {c.name: self.infra_ref.provider(c.name, self) for c in settings.clusters}
+            self._platform_layer()
+            self.register_outputs({})
+            return
+        self._infra_layer(name)
+        self.providers = {n: c.provider for n, c in self.clusters.items()}
+        if settings.layer is None:
+            self._platform_layer()
+        self.register_outputs({"datacenterId": self.inventory.datacenter_id})
+
+    def _infra_layer(self, name: str) -> None:
+        """The vSphere administrators' layer: everything on vCenter and the Supervisor, up to the clusters."""
+        settings = self.settings
         vs = settings.vsphere
         self.inventory = lookup_inventory(_inventory_args(settings), parent=self)
         self.tags = Tags(f"{name}-tags", TagsArgs(settings.stack, [t.name for t in settings.teams]), opts=self.child)
@@ -77,10 +99,14 @@ class Platform(pulumi.ComponentResource):
         self.vms = [self._vm(vm) for vm in vs.vms]
         self.gpu_pools = [self._gpu_pool(pool) for pool in vs.gpu_pools]
         self.clusters = {c.name: self._cluster(c) for c in settings.clusters}
-        self.kubeflow = self._kubeflow() if settings.kubeflow else None
+
+    def _platform_layer(self) -> None:
+        """The platform team's layer: what runs in the clusters, on `self.providers`."""
+        for cluster in self.settings.clusters:
+            self._gpu_operator(cluster)
+        self.kubeflow = self._kubeflow() if self.settings.kubeflow else None
         if self.kubeflow is not None:
             self._teams(self.kubeflow)
-        self.register_outputs({"datacenterId": self.inventory.datacenter_id})
 
     def _namespace(self, name: str, ns: NamespaceSettings) -> SupervisorNamespace:
         vs = self.settings.vsphere
@@ -108,7 +134,7 @@ class Platform(pulumi.ComponentResource):
     def _cluster(self, cluster: ClusterSettings) -> WorkloadCluster:
         assert self.supervisor is not None, "settings require the Supervisor kubeconfig for clusters"
         spec = cluster_spec(cluster, self.settings.stack)
-        workload = WorkloadCluster(
+        return WorkloadCluster(
             cluster.name,
             WorkloadClusterArgs(
                 spec=spec,
@@ -119,15 +145,19 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=self.child,
         )
+
+    def _gpu_operator(self, cluster: ClusterSettings) -> None:
         operator = cluster.gpu_operator
         if operator is not None and operator.enabled:
+            spec = cluster_spec(cluster, self.settings.stack)
+            workload = self.clusters.get(cluster.name)
             secrets = self.settings.secrets
             assert secrets.ngc_api_key is not None, "settings require ngcApiKey for the GPU Operator"
             assert secrets.nls_client_token is not None, "settings require nlsClientToken for the GPU Operator"
             GpuOperator(
                 f"{cluster.name}-gpu-operator",
                 GpuOperatorArgs(
-                    provider=workload.provider,
+                    provider=self.providers[cluster.name],
                     driver_registry=operator.driver.registry_host,
                     driver_repository=operator.driver.repository,
                     driver_image=guest_driver_image(operator.nvaie_major),
@@ -140,9 +170,13 @@ class Platform(pulumi.ComponentResource):
                     gpu_taints=spec.gpu_taints,
                     labels={ENVIRONMENT_LABEL: self.settings.stack},
                 ),
-                opts=pulumi.ResourceOptions(parent=workload),
+                # In the platform layer the WorkloadCluster is the infra stack's: the old parent becomes an alias.
+                opts=pulumi.ResourceOptions(parent=workload)
+                if workload is not None
+                else pulumi.ResourceOptions(
+                    parent=self, aliases=[pulumi.Alias(parent=workload_cluster_urn(cluster.name))]
+                ),
             )
-        return workload
 
     def _teams(self, kubeflow: KubeflowPlatform) -> None:
         """Per team: its profile and access in the Kubeflow cluster (its pools and VMs are built with the rest)."""
@@ -154,7 +188,7 @@ class Platform(pulumi.ComponentResource):
         )
         ready = [kubeflow.components[c] for c in ("profiles", "admissionWebhook") if c in kubeflow.components]
         for team in self.settings.teams:
-            args = tenancy_args(team, self.settings.stack, cluster, self.clusters[kf.cluster].provider, ready)
+            args = tenancy_args(team, self.settings.stack, cluster, self.providers[kf.cluster], ready)
             if args is not None:
                 TeamTenancy(f"{self.settings.stack}-{team.name}", args, opts=tenancy)
 
@@ -189,7 +223,7 @@ class Platform(pulumi.ComponentResource):
         return KubeflowPlatform(
             f"{kf.cluster}-kubeflow",
             KubeflowArgs(
-                provider=self.clusters[kf.cluster].provider,
+                provider=self.providers[kf.cluster],
                 enabled=kf.components.enabled(),
                 ingress=IngressSettings(
                     hostname=hostname,
@@ -213,6 +247,11 @@ class Platform(pulumi.ComponentResource):
             opts=self.child,
         )
 
+    def _template(self, ref: TemplateRef) -> Template:
+        """The clone source; a library this stack subscribes is passed by ID, never looked up by name."""
+        library_id = self.libraries.library_ids.get(ref.content_library) if ref.content_library else None
+        return Template(ref.name, ref.content_library, ref.item_type, ref.firmware, library_id)
+
     def _placement(self, network: str, host_id: pulumi.Input[str] | None = None) -> Placement:
         inv = self.inventory
         return Placement(
@@ -231,7 +270,7 @@ class Platform(pulumi.ComponentResource):
                 cpus=vm.cpus,
                 memory_mib=vm.memory_mib,
                 disk_gib=[d.size_gib for d in vm.disks],
-                template=_template(vm.template),
+                template=self._template(vm.template),
                 placement=self._placement(vm.network),
                 tag_ids=self.tags.tags_for(vm.team),
                 user_data=vm.cloud_init.user_data if vm.cloud_init else None,
@@ -278,7 +317,7 @@ class Platform(pulumi.ComponentResource):
                 cpus=pool.cpus,
                 memory_mib=pool.memory_mib,
                 disk_gib=pool.disk_gib,
-                template=_template(pool.template),
+                template=self._template(pool.template),
                 datacenter_id=inv.datacenter_id,
                 resource_pool_id=inv.resource_pool_id,
                 datastore_id=inv.datastore_id,
@@ -322,10 +361,6 @@ def _inventory_args(settings: Settings) -> InventoryArgs:
     return InventoryArgs(
         vs.datacenter, vs.compute_cluster, vs.datastore, networks, list(vs.storage_policies), vs.resource_pool
     )
-
-
-def _template(ref: TemplateRef) -> Template:
-    return Template(ref.name, ref.content_library, ref.item_type, ref.firmware)
 
 
 def build_platform(settings: Settings) -> Platform:

@@ -8,6 +8,7 @@ import pulumi
 
 from components.mirror import RegistryMirror
 from infra import paths
+from infra.layers import CLUSTERS_OUTPUT
 from infra.platform import build_platform
 from infra.settings import load_from_runtime
 
@@ -22,10 +23,24 @@ def main(root: Path = paths.PROJECT_ROOT) -> None:
             RegistryMirror(mirror.host, str(mirror.manifests).rstrip("/"), mirror.pull_secret).transform()
         )
     platform = build_platform(settings)
+    if settings.layer != "platform":
+        # What the platform layer's StackReference reads (infra/layers.py): each cluster's admin kubeconfig.
+        pulumi.export(
+            CLUSTERS_OUTPUT,
+            {
+                c.name: {
+                    "kubeconfig": pulumi.Output.secret(platform.clusters[c.name].kubeconfig),
+                    "namespace": c.namespace,
+                }
+                for c in settings.clusters
+            },
+        )
     if platform.kubeflow is not None and platform.kubeflow.static_password is not None:
         pulumi.export("staticUserPassword", pulumi.Output.secret(platform.kubeflow.static_password))
     if platform.kubeflow is not None:
         pulumi.export("kubeflowLongestChain", platform.kubeflow.longest_chain)
+    if settings.layer is not None:
+        pulumi.export("layer", settings.layer)
     pulumi.export("environment", settings.environment.tier)
     pulumi.export("teams", [t.name for t in settings.teams])
     pulumi.export("platform", platform.urn)

@@ -21,6 +21,7 @@ from infra import paths
 from infra.crosscheck import TeamContext, check_clusters, check_kubeflow, check_team_requests, check_vsphere
 from infra.errors import ConfigError, Problem
 from infra.gpu_checks import check_gpu_config
+from infra.layers import LAYERS, Layer, default_infra_stack, environment_of
 from infra.loading import load_json, load_yaml, read_config_file
 from infra.models.base import Model
 from infra.models.cluster import ClusterSettings
@@ -44,6 +45,11 @@ class StackConfig(Model):
     clusters: list[ClusterSettings] = Field(default_factory=list[ClusterSettings])
     kubeflow: KubeflowSettings | None = None
     registry_mirror: RegistryMirrorSettings | None = None
+    layer: Layer | None = None
+    """`infra` or `platform` (docs/LAYERS.md); unset, the stack is the whole environment."""
+    infra_stack: str | None = None
+    """The platform layer's infra stack; default `<org>/kubeflow-vsphere/<env>-infra`."""
+    organization: str | None = None
     supervisor_kubeconfig: SecretStr | None = None
     ngc_api_key: SecretStr | None = None
     nls_client_token: SecretStr | None = None
@@ -80,6 +86,9 @@ class Settings(BaseModel):
 
     project: str
     stack: str
+    """The environment's name (`dev` for the stacks `dev`, `dev-infra` and `dev-platform`): names follow it."""
+    layer: Layer | None = None
+    infra_stack: str | None = None
     environment: EnvironmentSettings
     vsphere: VsphereSettings
     clusters: tuple[ClusterSettings, ...]
@@ -101,6 +110,8 @@ def load_settings(
     stack_file = paths.relative(paths.stack_file(stack, root), root)
     problems: list[Problem] = []
     stack_config = _stack_config(config, stack_file, problems)
+    # A layer's stack (`dev-infra`) names its resources, labels and team entries for its environment (`dev`).
+    stack = environment_of(stack, stack_config.layer if stack_config else None)
     problems += check_provider_keys(config, secret_keys, stack_file)
     problems += check_plain_values(config, secret_keys, stack_file)
     problems += check_policy_configs(stack, root, stack_config.environment.tier if stack_config else None)
@@ -132,9 +143,7 @@ def load_settings(
         problems += check_team_requests(
             teams,
             team_files,
-            TeamContext(
-                stack, paths.list_stacks(root), stack_config.kubeflow, stack_config.clusters, stack_config.vsphere
-            ),
+            TeamContext(stack, _environments(root), stack_config.kubeflow, stack_config.clusters, stack_config.vsphere),
         )
     if problems or stack_config is None:
         raise ConfigError(problems)
@@ -152,6 +161,10 @@ def load_settings(
     return Settings(
         project=paths.PROJECT_NAME,
         stack=stack,
+        layer=stack_config.layer,
+        infra_stack=(stack_config.infra_stack or default_infra_stack(stack, stack_config.organization))
+        if stack_config.layer == "platform"
+        else None,
         environment=stack_config.environment,
         vsphere=resolved.vsphere,
         clusters=resolved.clusters,
@@ -167,6 +180,12 @@ def load_settings(
             ldap_bind_password=stack_config.ldap_bind_password,
         ),
     )
+
+
+def _environments(root: Path) -> list[str]:
+    """The environments team files may name: every stack, and the environment of each layer's stack."""
+    stacks = paths.list_stacks(root)
+    return sorted({*stacks, *(environment_of(s, layer) for s in stacks for layer in LAYERS)})
 
 
 def load_from_runtime(root: Path = paths.PROJECT_ROOT) -> Settings:

@@ -130,7 +130,6 @@ def tenancy_args(
         owner=team.owners[0],
         admins=team.owners[1:],
         editors=team.members.users,
-        groups=team.members.groups,
         quota=Quota(quota.cpu, quota.memory_gib, quota.gpus, quota.storage_gib, quota.volumes),
         default_request={"cpu": _cpu(defaults.cpu), "memory": _gib(defaults.memory_gib)},
         default_limit={"cpu": _cpu(defaults.cpu_limit), "memory": _gib(defaults.memory_limit_gib)},

@@ -6,7 +6,9 @@ replicas x their VM class; Kubeflow profiles count their quota (a grant in the s
 
 Each amount is also kept by source, because the sources live in different files: the profile quota,
 the team's own GPU node pool and its GPU VMs come from its team file (stacks/teams/<team>.yaml), pools
-and VMs the stack assigns to the team from the stack file (stacks/Pulumi.<stack>.yaml).
+and VMs the stack assigns to the team from the stack file (stacks/Pulumi.<stack>.yaml). GPUs no team owns
+(a shared node pool, a platform VM) are kept apart, also from the stack file: they count against the
+environment's GPUs, not against any team.
 """
 
 from __future__ import annotations
@@ -96,29 +98,58 @@ class Usage:
         return {s: v for s, v in found.items() if v}
 
 
-def team_usage(resources: Iterable[Resource]) -> dict[str, Usage]:
-    """Usage per team, over every kind of resource that holds capacity."""
+@dataclass
+class PlanUsage:
+    """What the plan holds: per team, and the GPUs no team owns (shared node pools, platform VMs), which count
+    against the environment's GPUs all the same. `unowned` is GPUs by what runs them (`node pool gpu-a100`)."""
+
+    teams: dict[str, Usage] = field(default_factory=lambda: defaultdict(Usage))
+    unowned: dict[str, int] = field(default_factory=dict[str, int])
+
+    def unowned_gpus(self, what: str, gpus: float) -> None:
+        if gpus:
+            self.unowned[what] = self.unowned.get(what, 0) + int(gpus)
+
+    def total_gpus(self) -> int:
+        """Every GPU the environment is asked for: the teams' (as their budgets count them) and no team's."""
+        return int(sum(u.gpus for u in self.teams.values())) + sum(self.unowned.values())
+
+
+def plan_usage(resources: Iterable[Resource]) -> PlanUsage:
+    """Usage per team and the unowned GPUs, over every kind of resource that holds capacity."""
     resources = list(resources)
     classes = {str(r.props.get("name")): r.props for r in resources if r.type == VM_CLASS}
-    usage: dict[str, Usage] = defaultdict(Usage)
+    plan = PlanUsage()
     for r in resources:
-        _METERS.get(r.type, _nothing)(r, classes, usage)
-    return dict(usage)
+        _METERS.get(r.type, _nothing)(r, classes, plan)
+    plan.teams = dict(plan.teams)
+    return plan
 
 
-def _nothing(_r: Resource, _classes: Mapping[str, Mapping[str, Any]], _usage: dict[str, Usage]) -> None:
+def team_usage(resources: Iterable[Resource]) -> dict[str, Usage]:
+    """Usage per team, over every kind of resource that holds capacity."""
+    return plan_usage(resources).teams
+
+
+def _nothing(_r: Resource, _classes: Mapping[str, Mapping[str, Any]], _plan: PlanUsage) -> None:
     return None
 
 
-def _vm(r: Resource, _classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+def _class_gpus(classes: Mapping[str, Mapping[str, Any]], name: Any, replicas: Any = 1) -> float:
+    return len((classes.get(str(name)) or {}).get("vgpuDevices") or []) * int(_num(replicas))
+
+
+def _vm(r: Resource, _classes: Mapping[str, Mapping[str, Any]], plan: PlanUsage) -> None:
     team = (r.props.get("extraConfig") or {}).get(TEAM_EXTRA_CONFIG)
+    gpus = len(r.props.get("pciDeviceIds") or [])
     if team is None:
+        plan.unowned_gpus(f"VM {r.props.get('name')}", gpus)
         return
     disks = r.props.get("disks") or []
-    usage[str(team)].add(
+    plan.teams[str(team)].add(
         vcpu=_num(r.props.get("numCpus")),
         memory_gib=_num(r.props.get("memory")) / 1024,
-        gpus=len(r.props.get("pciDeviceIds") or []),
+        gpus=gpus,
         storage_gib=sum(_num(d.get("size")) for d in disks),
         source=STACK_POOLS,
     )
@@ -146,49 +177,59 @@ def _on_class(
     usage.use(str(name), profiles, source)
 
 
-def _vm_service_vm(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+def _vm_service_vm(r: Resource, classes: Mapping[str, Mapping[str, Any]], plan: PlanUsage) -> None:
     team = _labels(r.props).get(TEAM_LABEL)
     if team is None:
+        name = (r.props.get("metadata") or {}).get("name")
+        plan.unowned_gpus(f"VM {name}", _class_gpus(classes, (r.props.get("spec") or {}).get("className")))
         return
     pool, _, index = str((r.props.get("metadata") or {}).get("name") or "").rpartition("-")
     own = index.isdigit() and pool.endswith(f"-{team}{TEAM_GPU_VMS_SUFFIX}")
     source = GPU_VMS if own else STACK_POOLS
-    _on_class(usage[str(team)], classes, (r.props.get("spec") or {}).get("className"), 1, source=source)
+    _on_class(plan.teams[str(team)], classes, (r.props.get("spec") or {}).get("className"), 1, source=source)
 
 
 def _pool_source(pool: Any, team: Any) -> str:
     return NODE_POOL if str(pool) == f"{TEAM_POOL_PREFIX}{team}" else STACK_POOLS
 
 
-def _cluster_api(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+def _cluster_api(r: Resource, classes: Mapping[str, Mapping[str, Any]], plan: PlanUsage) -> None:
     topology = (r.props.get("spec") or {}).get("topology") or {}
     for md in (topology.get("workers") or {}).get("machineDeployments") or []:
         overrides = {o.get("name"): o.get("value") for o in (md.get("variables") or {}).get("overrides") or []}
         labels = {lbl.get("key"): lbl.get("value") for lbl in overrides.get("nodePoolLabels") or []}
         team = labels.get(TEAM_LABEL)
-        if team is not None:
-            disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in overrides.get("nodePoolVolumes") or [])
-            source = _pool_source(md.get("name"), team)
-            _on_class(
-                usage[str(team)], classes, overrides.get("vmClass"), md.get("replicas"), source=source, storage=disks
+        if team is None:
+            plan.unowned_gpus(
+                f"node pool {md.get('name')}", _class_gpus(classes, overrides.get("vmClass"), md.get("replicas"))
             )
+            continue
+        disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in overrides.get("nodePoolVolumes") or [])
+        source = _pool_source(md.get("name"), team)
+        _on_class(
+            plan.teams[str(team)], classes, overrides.get("vmClass"), md.get("replicas"), source=source, storage=disks
+        )
 
 
-def _tkc(r: Resource, classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+def _tkc(r: Resource, classes: Mapping[str, Mapping[str, Any]], plan: PlanUsage) -> None:
     for pool in ((r.props.get("spec") or {}).get("topology") or {}).get("nodePools") or []:
         team = (pool.get("labels") or {}).get(TEAM_LABEL)
-        if team is not None:
-            disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in pool.get("volumes") or [])
-            source = _pool_source(pool.get("name"), team)
-            _on_class(
-                usage[str(team)], classes, pool.get("vmClass"), pool.get("replicas"), source=source, storage=disks
+        if team is None:
+            plan.unowned_gpus(
+                f"node pool {pool.get('name')}", _class_gpus(classes, pool.get("vmClass"), pool.get("replicas"))
             )
+            continue
+        disks = sum(gib((v.get("capacity") or {}).get("storage")) for v in pool.get("volumes") or [])
+        source = _pool_source(pool.get("name"), team)
+        _on_class(
+            plan.teams[str(team)], classes, pool.get("vmClass"), pool.get("replicas"), source=source, storage=disks
+        )
 
 
-def _profile(r: Resource, _classes: Mapping[str, Mapping[str, Any]], usage: dict[str, Usage]) -> None:
+def _profile(r: Resource, _classes: Mapping[str, Mapping[str, Any]], plan: PlanUsage) -> None:
     team = _labels(r.props).get(TEAM_LABEL) or (r.props.get("metadata") or {}).get("name")
     hard = ((r.props.get("spec") or {}).get("resourceQuotaSpec") or {}).get("hard") or {}
-    usage[str(team)].add(
+    plan.teams[str(team)].add(
         vcpu=cpu_cores(hard.get("requests.cpu")),
         memory_gib=gib(hard.get("requests.memory")),
         gpus=int(_num(hard.get("requests.nvidia.com/gpu"))),

@@ -13,39 +13,22 @@ import pytest
 import yaml
 
 from components.catalog import CHARTS, KUSTOMIZATIONS, MANIFESTS_TAG
-from components.kubeflow.auth import IdentitySettings, dex_config
+from components.kubeflow.auth import dex_config
 from components.kubeflow.dependencies import DEPENDENCIES, UPSTREAM_ORDER, longest_chain, missing_prerequisites
+from components.kubeflow.registry import COMPONENTS, needs_table
+from components.kubeflow.settings import IdentitySettings
 from components.mirror import RegistryMirror
+from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs.chain import kubeflow_chains
 from infra.kfvs.plan import to_json
 from infra.kfvs.run import plan_stack, validate_stack
-from infra.models.kubeflow import LdapSettings, OidcSettings
+from infra.models.kubeflow import KubeflowComponents, LdapSettings, OidcSettings
 from infra.platform import _ldap_connector
 from tests.reference import chart_values, manifests_paths, unknown_values_keys
 
-KINDS = {
-    "Katib",
-    "TrainingOperator",
-    "Trainer",
-    "Knative",
-    "KServe",
-    "ModelRegistry",
-    "SparkOperator",
-    "CertManager",
-    "KubeflowNamespace",
-    "Istio",
-    "Dex",
-    "OAuth2Proxy",
-    "Profiles",
-    "CentralDashboard",
-    "AdmissionWebhook",
-    "Notebooks",
-    "VolumesWebApp",
-    "Tensorboards",
-    "PvcViewer",
-    "Pipelines",
-}
+KINDS = {c.kind for c in COMPONENTS if c.enabled_by_default}
+"""What a stack with the default switches (dev) installs: every component declared on by default."""
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +95,7 @@ def test_no_default_credentials_or_literal_secrets(stack: str) -> None:
 
 def test_longest_chain_is_shorter_than_the_serial_install(dev: dict[str, Any]) -> None:
     chain = kubeflow_chains(dev["resources"])[0]
-    assert len(chain.components) == 20
+    assert len(chain.components) == len(KINDS) == 20
     assert set(UPSTREAM_ORDER) == set(DEPENDENCIES)
     assert 1 < len(chain.longest) < len(chain.components)
     names = [n.removeprefix("kubeflow-dev-kubeflow-") for n in chain.longest]
@@ -271,3 +254,31 @@ def test_dex_trusts_a_private_ca_of_the_identity_provider() -> None:
     assert connector["redirectURI"] == "https://kf.example.internal/dex/callback"
     with pytest.raises(ValueError, match="BEGIN CERTIFICATE"):
         OidcSettings.model_validate({"issuer": "https://sso.example.internal", "clientId": "kf", "caBundle": "x"})
+
+
+def test_each_component_is_one_declaration_the_rest_agrees_with() -> None:
+    keys = [c.key for c in COMPONENTS]
+    assert len(set(keys)) == len(keys) == len({c.kind for c in COMPONENTS}), "one key and one kind per component"
+    for c in COMPONENTS:
+        named = {*c.needs, *c.waits_for_if_enabled, *c.not_needed_with_raw_serving}
+        assert named <= set(keys) - {c.key}, f"{c.kind} names an unknown component: {named - set(keys)}"
+        assert set(c.not_needed_with_raw_serving) <= set(c.needs), c.kind
+        assert c.summary, f"{c.kind} has no summary for the README"
+    assert {c.key: c.needs for c in COMPONENTS} == DEPENDENCIES
+    assert tuple(keys) == UPSTREAM_ORDER
+    declared = [a for c in COMPONENTS for a in c.artifacts_declared() if a in KUSTOMIZATIONS]
+    assert sorted(k.path for k in declared) == sorted(k.path for k in KUSTOMIZATIONS), "each kustomization, once"
+    assert all(a in KUSTOMIZATIONS or a in CHARTS for c in COMPONENTS for a in c.artifacts_declared()), "pinned"
+
+
+def test_settings_switches_are_the_declared_components() -> None:
+    fields = {info.alias: info.default for info in KubeflowComponents.model_fields.values()}
+    assert fields == {"pachyderm": False} | {c.key: c.enabled_by_default for c in COMPONENTS}
+    assert KubeflowComponents().enabled() == [c.key for c in COMPONENTS if c.enabled_by_default]
+    assert missing_prerequisites(KubeflowComponents().enabled()) == {}, "the defaults are a valid installation"
+
+
+def test_readme_needs_table_is_the_generated_one() -> None:
+    readme = (paths.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert needs_table() in readme, "regenerate it: python -c 'from components.kubeflow.registry import needs_table'"
+    assert needs_table().count("\n") == len(COMPONENTS) + 2

@@ -85,9 +85,11 @@ def test_each_contributor_policy_sits_beside_its_binding(dev: dict[str, Any]) ->
         for r in dev["resources"]
         if r["type"] == POLICY and "TeamTenancy$" in r["urn"]
     }
-    users = {k: v for k, v in bindings.items() if v["subjects"][0]["kind"] == "User"}
-    assert users
-    for key, binding in users.items():
+    # KFAM v1.10.0 grants users only: every contributor binding is a User's, each with the policy KFAM makes.
+    assert bindings
+    assert [b["subjects"] for b in bindings.values() if [s["kind"] for s in b["subjects"]] != ["User"]] == []
+    assert set(policies) == set(bindings)
+    for key, binding in bindings.items():
         email = binding["subjects"][0]["name"]
         assert policies[key]["spec"] == contributor_policy(email), key
         assert policies[key]["metadata"]["annotations"] == binding["metadata"]["annotations"]

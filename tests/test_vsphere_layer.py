@@ -76,7 +76,10 @@ def test_lookups_use_the_right_arguments(dev: Recording) -> None:
     # nothing, so the program does not pretend it does (a real check is a preflight against vCenter).
     assert "getHostPciDevice" not in calls
     item = calls["getContentLibraryItem"][0]
-    assert item == {"libraryId": "content-library-dlvm-dev", "name": "ubuntu-2204-nvidia", "type": "ovf"}
+    # The stack subscribes dlvm-dev: its items are looked up by the library's ID, never by its name (which
+    # would run at the first preview, before the library exists: docs/LAYERS.md).
+    assert item == {"libraryId": "kubeflow-dev-libraries-dlvm-dev-id", "name": "ubuntu-2204-nvidia", "type": "ovf"}
+    assert "getContentLibrary" not in calls
     template = _by_name(dev, VM)["dev-train-a100-0"].inputs["clone"]["templateUuid"]
     assert template == "content-library-item-ubuntu-2204-nvidia"
 
@@ -191,4 +194,4 @@ def test_library_vm_template_is_looked_up_by_its_type_and_keeps_bios(project: Pa
     rec = record_stack("dev", project)[1]
     assert _by_name(rec, VM)["dev-legacy"].inputs["firmware"] == "bios"
     items = [i.args for i in rec.invocations if i.token.endswith("getContentLibraryItem")]
-    assert {"libraryId": "content-library-dlvm-dev", "name": "rhel-bios", "type": "vm-template"} in items
+    assert {"libraryId": "kubeflow-dev-libraries-dlvm-dev-id", "name": "rhel-bios", "type": "vm-template"} in items

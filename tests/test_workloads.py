@@ -8,17 +8,19 @@ from typing import Any
 import pytest
 import yaml
 
-from components.catalog import CHARTS
+from components.catalog import CHARTS, Kustomization
+from components.kubeflow import workloads
 from components.kubeflow.addons import mlrun_values
 from components.kubeflow.dependencies import missing_prerequisites, requirements
+from components.kubeflow.registry import COMPONENTS
 from components.mirror import RegistryMirror
 from infra.kfvs.render import licence_notices, text
 from infra.kfvs.run import plan_stack
 from tests.conftest import only, stack_problems
 from tests.reference import REFERENCE, unknown_values_keys
 
-WORKLOADS = {"Katib", "TrainingOperator", "Trainer", "Knative", "KServe", "ModelRegistry", "SparkOperator"}
-ADDONS = {"SeldonCore", "MLRun", "Nuclio", "Emissary"}
+WORKLOADS = {c.kind for c in COMPONENTS if c.__module__ == workloads.__name__}
+ADDONS = {c.kind for c in COMPONENTS if not c.enabled_by_default}
 CHART = "kubernetes:helm.sh/v4:Chart"
 
 
@@ -34,7 +36,9 @@ def _kinds(plan: dict[str, Any]) -> set[str]:
 
 
 def test_sandbox_holds_every_component_and_addon_and_passes_the_packs(sandbox: dict[str, Any]) -> None:
-    assert _kinds(sandbox) >= WORKLOADS | ADDONS
+    assert len(WORKLOADS) == 7
+    assert len(ADDONS) == 4
+    assert _kinds(sandbox) == {c.kind for c in COMPONENTS} | {"KubeflowPlatform"}
     assert sandbox["policies"] == []
 
 
@@ -202,3 +206,14 @@ def test_pachyderm_is_refused_with_the_reason(project: Path) -> None:
     message = only(stack_problems(project, edit)["kubeflow-vsphere:kubeflow.components.pachyderm"])
     assert "object store" in message
     assert "set it to false" in message
+
+
+def test_each_component_installs_exactly_its_declared_artifacts(sandbox: dict[str, Any]) -> None:
+    resources = sandbox["resources"]
+    for c in COMPONENTS:
+        urn = next(r["urn"] for r in resources if r["type"] == f"kubeflow-vsphere:kubeflow:{c.kind}")
+        children = [r for r in resources if r["parent"] == urn]
+        installed = [r["inputs"]["directory"] for r in children if r["type"] == "kubernetes:kustomize/v2:Directory"]
+        installed += [f"{r['inputs']['chart']}@{r['inputs']['version']}" for r in children if r["type"] == CHART]
+        declared = [a.url if isinstance(a, Kustomization) else f"{a.ref}@{a.version}" for a in c.artifacts_declared()]
+        assert sorted(installed) == sorted(declared), c.kind

@@ -20,7 +20,11 @@ class SeldonCore(KubeflowComponent):
     MLServer and Triton Servers in `seldon-mesh`: without the last two, models have nowhere to run.
     BSL 1.1 since 2024-01: opt-in, licence stated."""
 
+    key = "seldonCore"
     kind = "SeldonCore"
+    summary = "Seldon Core v2 (BSL 1.1)"
+    enabled_by_default = False
+    extra_artifacts = (catalog.SELDON_CRDS, catalog.SELDON_SETUP, catalog.SELDON_RUNTIME, catalog.SELDON_SERVERS)
 
     def build(self, name: str) -> None:
         ns = self.namespace(f"{name}-namespace", "seldon-mesh", "baseline")
@@ -74,7 +78,13 @@ class MLRun(KubeflowComponent):
     """MLRun CE (serving graphs, with Nuclio bundled), on the platform's Pipelines, Spark operator, training
     operator and Nuclio where those are enabled (see `mlrun_values`)."""
 
+    key = "mlrun"
     kind = "MLRun"
+    summary = "MLRun CE"
+    waits_for_if_enabled = ("nuclio", "pipelines", "sparkOperator", "trainingOperator")
+    """It uses their CRDs instead of installing its bundled copies (`mlrun_values`)."""
+    enabled_by_default = False
+    extra_artifacts = (catalog.MLRUN_CE,)
 
     def build(self, name: str) -> None:
         enabled = set(self.args.enabled)
@@ -104,7 +114,11 @@ def nuclio_values() -> dict[str, Any]:
 class Nuclio(KubeflowComponent):
     """Nuclio serverless functions on their own (MLRun bundles its own)."""
 
+    key = "nuclio"
     kind = "Nuclio"
+    summary = "Nuclio"
+    enabled_by_default = False
+    extra_artifacts = (catalog.NUCLIO,)
 
     def build(self, name: str) -> None:
         ns = self.namespace(f"{name}-namespace", "nuclio", "baseline")
@@ -114,7 +128,11 @@ class Nuclio(KubeflowComponent):
 class Emissary(KubeflowComponent):
     """Emissary-ingress (Ambassador) as an additional API gateway; CRDs chart first."""
 
+    key = "emissary"
     kind = "Emissary"
+    summary = "Emissary-ingress"
+    enabled_by_default = False
+    extra_artifacts = (catalog.EMISSARY_CRDS, catalog.EMISSARY)
 
     def build(self, name: str) -> None:
         ns = self.namespace(f"{name}-namespace", "emissary", "baseline")

@@ -6,9 +6,7 @@ generated password, stored bcrypt-hashed in Dex's config and exported only as a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,7 +14,8 @@ import pulumi_random as random
 import yaml
 
 from components import catalog
-from components.kubeflow.base import ComponentArgs, KubeflowComponent
+from components.kubeflow.base import KubeflowComponent
+from components.kubeflow.settings import IdentitySettings
 
 CLIENT_ID = "kubeflow-oidc-authservice"
 DEX_CONFIG_SECRET = "dex-config"  # noqa: S105 - a Secret's name
@@ -44,18 +43,6 @@ RESTRICTED_CONTAINER = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 """Dex's container securityContext in 26.03 (`common/dex/base`): what Pod Security `restricted` admits."""
-
-
-@dataclass(frozen=True)
-class IdentitySettings:
-    """Where identities come from; the connector's secret is a stack secret (client secret or bind password)."""
-
-    hostname: str
-    mode: Literal["oidc", "ldap", "staticUser"]
-    connector: Mapping[str, Any] = field(default_factory=dict[str, Any])
-    """OIDC: issuer, clientID, name. LDAP: Dex's LDAP connector config without bindPW."""
-    connector_secret: pulumi.Input[str] | None = None
-    static_email: str | None = None
 
 
 def dex_config(identity: IdentitySettings, client_secret: str, static_hash: str | None) -> dict[str, Any]:
@@ -107,15 +94,18 @@ def _connector(identity: IdentitySettings) -> dict[str, Any]:
 class Dex(KubeflowComponent):
     """Dex from its official chart; its config (with secrets) lives in a Secret we own, not in chart values."""
 
+    key = "dex"
     kind = "Dex"
+    summary = "Dex, with its config in a Secret the program owns"
+    needs = ("istio",)
     client_secret: pulumi.Output[str]
     static_password: pulumi.Output[str] | None
 
-    def __init__(
-        self, name: str, args: ComponentArgs, identity: IdentitySettings, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        self.identity = identity
-        super().__init__(name, args, opts)
+    extra_artifacts = (catalog.DEX,)
+
+    @property
+    def identity(self) -> IdentitySettings:
+        return self.args.identity
 
     def build(self, name: str) -> None:
         ns = self.namespace(f"{name}-namespace", "auth", "restricted")
@@ -277,19 +267,17 @@ def gateway_auth_policies() -> list[tuple[str, str, dict[str, Any]]]:
 class OAuth2Proxy(KubeflowComponent):
     """oauth2-proxy (official chart) as Istio's ext-authz provider, and the mesh policies that use it."""
 
+    key = "oauth2Proxy"
     kind = "OAuth2Proxy"
+    summary = "oauth2-proxy as the gateway's ext-authz provider, and its mesh policies"
+    needs = ("istio", "dex")
 
-    def __init__(
-        self,
-        name: str,
-        args: ComponentArgs,
-        client_secret: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        self.client_secret = client_secret
-        super().__init__(name, args, opts)
+    extra_artifacts = (catalog.OAUTH2_PROXY,)
 
     def build(self, name: str) -> None:
+        dex = self.args.installed["dex"]
+        assert isinstance(dex, Dex), "oauth2-proxy needs Dex: its prerequisite"
+        client_secret: pulumi.Input[str] = dex.client_secret
         ns = self.namespace(f"{name}-namespace", "oauth2-proxy", "restricted")
         cookie = random.RandomPassword(
             f"{name}-cookie-secret", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
@@ -299,7 +287,7 @@ class OAuth2Proxy(KubeflowComponent):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=OAUTH2_PROXY_SECRET, namespace="oauth2-proxy", labels=dict(self.args.labels)
             ),
-            string_data={"client-secret": pulumi.Output.secret(self.client_secret), "cookie-secret": cookie.result},
+            string_data={"client-secret": pulumi.Output.secret(client_secret), "cookie-secret": cookie.result},
             opts=self.opts(ns),
         )
         chart = self.chart(

@@ -1,4 +1,10 @@
-"""What every Kubeflow component shares: its provider, its prerequisites, and how it installs artifacts."""
+"""What every Kubeflow component shares: its declaration, its provider, its prerequisites, and how it installs
+artifacts.
+
+A component is one class: its settings key, its prerequisites, its artifacts and its build. The settings
+switches (infra/models/kubeflow.py), the dependency map (dependencies.py), the README's "needs" table and the
+tests' expectations are all read from these declarations (registry.py lists them).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,24 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.catalog import HelmChart, Kustomization
+from components.kubeflow.settings import IdentitySettings, IngressSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ComponentArgs:
-    """The workload cluster's provider, the components this one waits for, and labels for what it makes."""
+    """What the installation hands each component: the workload cluster's provider, what it waits for, labels for
+    what it makes, and the installation's settings (each component reads the ones it needs)."""
 
     provider: pulumi.ProviderResource
+    ingress: IngressSettings
+    identity: IdentitySettings
     depends_on: Sequence[pulumi.Resource] = ()
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
     enabled: Sequence[str] = ()
     """Every component of the installation, for those that adapt to their neighbours (MLRun CE)."""
+    raw_serving: bool = False
+    installed: Mapping[str, KubeflowComponent] = field(default_factory=dict[str, "KubeflowComponent"])
+    """The components installed before this one, by key (oauth2-proxy takes Dex's client secret)."""
 
 
 def pss_labels(level: str) -> dict[str, str]:
@@ -29,10 +42,29 @@ def pss_labels(level: str) -> dict[str, str]:
 
 
 class KubeflowComponent(pulumi.ComponentResource):
-    """Base of every component; the type token is `kubeflow-vsphere:kubeflow:<kind>`."""
+    """Base of every component; the type token is `kubeflow-vsphere:kubeflow:<kind>`.
 
+    The declaration, as class attributes: `key` (the settings switch, camelCase), `kind`, `summary` (what it
+    installs, in a few words, for the README), `needs` (prerequisites), `waits_for_if_enabled` (components it
+    uses when they are there), `not_needed_with_raw_serving`, `enabled_by_default`, `kustomizations` (applied
+    before `build`) and `extra_artifacts` (what `build` installs). A component needing a setting of the
+    installation reads it from its args in `build`: the base calls `build` from `__init__`."""
+
+    key: ClassVar[str]
     kind: ClassVar[str]
+    summary: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()
+    waits_for_if_enabled: ClassVar[tuple[str, ...]] = ()
+    not_needed_with_raw_serving: ClassVar[tuple[str, ...]] = ()
+    enabled_by_default: ClassVar[bool] = True
     kustomizations: ClassVar[tuple[Kustomization, ...]] = ()
+    extra_artifacts: ClassVar[tuple[Kustomization | HelmChart, ...]] = ()
+    """What `build` installs besides `kustomizations`."""
+
+    @classmethod
+    def artifacts_declared(cls) -> tuple[Kustomization | HelmChart, ...]:
+        """Every pinned artifact the component installs, in the order it installs them."""
+        return (*cls.kustomizations, *cls.extra_artifacts)
 
     def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"kubeflow-vsphere:kubeflow:{self.kind}", name, None, opts)

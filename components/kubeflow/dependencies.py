@@ -1,72 +1,27 @@
-"""Which Kubeflow components need which: declared once, used by settings checks and by the platform."""
+"""Which Kubeflow components need which: read from the components' declarations (registry.py), used by settings
+checks and by the platform."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
 
-DEPENDENCIES: Mapping[str, tuple[str, ...]] = {
-    "certManager": (),
-    "kubeflowNamespace": (),
-    "istio": ("certManager", "kubeflowNamespace"),
-    "dex": ("istio",),
-    "oauth2Proxy": ("istio", "dex"),
-    "profiles": ("kubeflowNamespace", "istio"),
-    "centralDashboard": ("profiles", "oauth2Proxy"),
-    "admissionWebhook": ("certManager", "kubeflowNamespace"),
-    "notebooks": ("profiles", "admissionWebhook"),
-    "volumesWebApp": ("kubeflowNamespace", "istio"),
-    "tensorboards": ("kubeflowNamespace", "istio"),
-    "pvcViewer": ("certManager", "kubeflowNamespace"),
-    "pipelines": ("profiles",),
-    "katib": ("kubeflowNamespace", "certManager", "istio"),
-    "trainingOperator": ("kubeflowNamespace",),
-    "trainer": ("kubeflowNamespace",),
-    "knative": ("istio",),
-    "kserve": ("certManager", "istio", "knative"),
-    "modelRegistry": ("kubeflowNamespace", "istio"),
-    "sparkOperator": ("kubeflowNamespace",),
-    "seldonCore": (),
-    "mlrun": (),
-    "nuclio": (),
-    "emissary": (),
-}
+from components.kubeflow.registry import COMPONENTS
+
+DEPENDENCIES: Mapping[str, tuple[str, ...]] = {c.key: c.needs for c in COMPONENTS}
 """Component -> the components that must be installed before it."""
 
-UPSTREAM_ORDER: tuple[str, ...] = (
-    "kubeflowNamespace",
-    "certManager",
-    "istio",
-    "oauth2Proxy",
-    "dex",
-    "profiles",
-    "centralDashboard",
-    "admissionWebhook",
-    "notebooks",
-    "pvcViewer",
-    "volumesWebApp",
-    "tensorboards",
-    "knative",
-    "kserve",
-    "pipelines",
-    "katib",
-    "trainer",
-    "trainingOperator",
-    "sparkOperator",
-    "modelRegistry",
-    "seldonCore",
-    "mlrun",
-    "nuclio",
-    "emissary",
-)
+UPSTREAM_ORDER: tuple[str, ...] = tuple(c.key for c in COMPONENTS)
 """Upstream's install order (manifests README): a serial chain, one step per component."""
 
-
-OPTIONAL: Mapping[str, tuple[str, ...]] = {
-    "mlrun": ("nuclio", "pipelines", "sparkOperator", "trainingOperator"),
-}
+OPTIONAL: Mapping[str, tuple[str, ...]] = {c.key: c.waits_for_if_enabled for c in COMPONENTS if c.waits_for_if_enabled}
 """Component -> components it does not need but waits for when they are enabled: MLRun CE then uses their CRDs
 instead of installing its bundled copies (components/kubeflow/addons.py)."""
+
+RAW_SERVING_DROPS: Mapping[str, tuple[str, ...]] = {
+    c.key: c.not_needed_with_raw_serving for c in COMPONENTS if c.not_needed_with_raw_serving
+}
+"""Component -> prerequisites it does without in raw-deployment serving (KServe without Knative)."""
 
 
 def waits_for(component: str, enabled: Iterable[str], raw_serving: bool = False) -> tuple[str, ...]:
@@ -78,8 +33,8 @@ def waits_for(component: str, enabled: Iterable[str], raw_serving: bool = False)
 def requirements(component: str, raw_serving: bool = False) -> tuple[str, ...]:
     """A component's prerequisites; KServe in raw-deployment mode does without Knative."""
     needs = DEPENDENCIES[component]
-    if component == "kserve" and raw_serving:
-        return tuple(d for d in needs if d != "knative")
+    if raw_serving:
+        return tuple(d for d in needs if d not in RAW_SERVING_DROPS.get(component, ()))
     return needs
 
 

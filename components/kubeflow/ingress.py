@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
-
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import catalog
-from components.kubeflow.base import ComponentArgs, KubeflowComponent
+from components.kubeflow.base import KubeflowComponent
+from components.kubeflow.settings import IngressSettings
 
 INGRESS_TLS_SECRET = "kubeflow-ingress-tls"  # noqa: S105 - a Secret's name
 GATEWAY_LABELS = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
@@ -25,7 +22,10 @@ class CertManager(KubeflowComponent):
     once its webhook answers, the self-signing ClusterIssuer of `overlays/kubeflow`. Upstream's script waits for
     the webhook between the two applies; here the issuer waits for the Directory, whose Deployments are awaited."""
 
+    key = "certManager"
     kind = "CertManager"
+    summary = "cert-manager and Kubeflow's self-signing ClusterIssuer"
+    extra_artifacts = (catalog.CERT_MANAGER,)
 
     def build(self, name: str) -> None:
         base = self.kustomize(f"{name}-base", catalog.CERT_MANAGER)
@@ -35,19 +35,6 @@ class CertManager(KubeflowComponent):
             {"selfSigned": {}},
             base,
         )
-
-
-@dataclass(frozen=True)
-class IngressSettings:
-    """How users reach the platform: hostname, certificate source and the load balancer."""
-
-    hostname: str
-    tls: Literal["selfSigned", "acme", "existingSecret"] = "selfSigned"
-    acme_server: str | None = None
-    acme_email: str | None = None
-    existing_secret: str | None = None
-    load_balancer_ip: str | None = None
-    service_annotations: Mapping[str, str] = field(default_factory=dict[str, str])
 
 
 INGRESS_GATEWAY_SERVICE = "istio-ingressgateway"
@@ -69,13 +56,25 @@ class Istio(KubeflowComponent):
     resources once the control plane and its CRDs are there. The platform's own changes, one per concern: the
     gateway Service becomes a LoadBalancer, and TLS ends at `kubeflow-gateway` with a cert-manager certificate."""
 
+    key = "istio"
     kind = "Istio"
+    summary = (
+        "CRDs, namespace, control plane with CNI and ingress gateway, cluster-local gateway, "
+        "Kubeflow Istio resources, TLS"
+    )
+    needs = ("certManager", "kubeflowNamespace")
 
-    def __init__(
-        self, name: str, args: ComponentArgs, ingress: IngressSettings, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        self.ingress = ingress
-        super().__init__(name, args, opts)
+    extra_artifacts = (
+        catalog.ISTIO_CRDS,
+        catalog.ISTIO_NAMESPACE,
+        catalog.ISTIO_INSTALL,
+        catalog.CLUSTER_LOCAL_GATEWAY,
+        catalog.KUBEFLOW_ISTIO_RESOURCES,
+    )
+
+    @property
+    def ingress(self) -> IngressSettings:
+        return self.args.ingress
 
     def build(self, name: str) -> None:
         crds = self.kustomize(f"{name}-crds", catalog.ISTIO_CRDS)

@@ -7,35 +7,12 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.kubeflow import addons, apps, workloads
-from components.kubeflow.auth import Dex, IdentitySettings, OAuth2Proxy
+from components.kubeflow.auth import Dex
 from components.kubeflow.base import ComponentArgs, KubeflowComponent
 from components.kubeflow.dependencies import install_order, longest_chain, waits_for
-from components.kubeflow.ingress import CertManager, IngressSettings, Istio
 from components.kubeflow.ordering import webhook_order
-
-_SIMPLE: Mapping[str, type[KubeflowComponent]] = {
-    "certManager": CertManager,
-    "kubeflowNamespace": apps.KubeflowNamespace,
-    "profiles": apps.Profiles,
-    "centralDashboard": apps.CentralDashboard,
-    "admissionWebhook": apps.AdmissionWebhook,
-    "notebooks": apps.Notebooks,
-    "volumesWebApp": apps.VolumesWebApp,
-    "tensorboards": apps.Tensorboards,
-    "pvcViewer": apps.PvcViewer,
-    "pipelines": apps.Pipelines,
-    "katib": workloads.Katib,
-    "trainingOperator": workloads.TrainingOperator,
-    "knative": workloads.Knative,
-    "modelRegistry": workloads.ModelRegistry,
-    "sparkOperator": workloads.SparkOperator,
-    "trainer": workloads.Trainer,
-    "seldonCore": addons.SeldonCore,
-    "mlrun": addons.MLRun,
-    "nuclio": addons.Nuclio,
-    "emissary": addons.Emissary,
-}
+from components.kubeflow.registry import BY_KEY
+from components.kubeflow.settings import IdentitySettings, IngressSettings
 
 
 @dataclass(frozen=True)
@@ -69,29 +46,20 @@ class KubeflowPlatform(pulumi.ComponentResource):
             after = [self.components[d] for d in waits_for(key, args.enabled, args.raw_serving)]
             base = ComponentArgs(
                 provider=args.provider,
+                ingress=args.ingress,
+                identity=args.identity,
                 depends_on=[*args.depends_on, *after],
                 labels=args.labels,
                 enabled=tuple(args.enabled),
+                raw_serving=args.raw_serving,
+                installed=dict(self.components),
             )
-            self.components[key] = self._component(f"{name}-{_kebab(key)}", key, base, args)
+            component = BY_KEY[key](f"{name}-{_kebab(key)}", base, pulumi.ResourceOptions(parent=self))
+            if isinstance(component, Dex):
+                self.static_password = component.static_password
+            self.components[key] = component
         self.longest_chain = longest_chain({k: waits_for(k, args.enabled, args.raw_serving) for k in self.components})
         self.register_outputs({"components": sorted(self.components), "longestChain": self.longest_chain})
-
-    def _component(self, name: str, key: str, base: ComponentArgs, args: KubeflowArgs) -> KubeflowComponent:
-        child = pulumi.ResourceOptions(parent=self)
-        if key == "istio":
-            return Istio(name, base, args.ingress, child)
-        if key == "dex":
-            dex = Dex(name, base, args.identity, child)
-            self.static_password = dex.static_password
-            return dex
-        if key == "oauth2Proxy":
-            dex_component = self.components["dex"]
-            assert isinstance(dex_component, Dex)
-            return OAuth2Proxy(name, base, dex_component.client_secret, child)
-        if key == "kserve":
-            return workloads.KServe(name, base, args.raw_serving, child)
-        return _SIMPLE[key](name, base, child)
 
 
 def _kebab(key: str) -> str:

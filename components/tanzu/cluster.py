@@ -45,9 +45,16 @@ class WorkloadCluster(pulumi.ComponentResource):
             # A ClusterClass reads the CAs from this Secret; a TanzuKubernetesCluster carries them inline.
             needs.append(self._trusted_ca_secret(name, spec, on_supervisor))
         self.cluster = self._cluster_object(name, args, needs)
+        # The engine runs reads at preview and does not wait for `depends_on` (pulumi/pulumi#16395), so a fixed
+        # ID would be read, and not found, on the first preview. The ID is made an output of the cluster
+        # object's own ID, which is unknown until the object is created and Ready: the first preview skips the
+        # read, and `up` reads the Secret only after the cluster exists. Not of `metadata`: a preview answers a
+        # create with its inputs, so the name would be known and the read would run. `depends_on` stays for
+        # the recorded dependency (deletion order), not for ordering the read.
+        secret_id = kubeconfig_secret_id(spec.namespace, spec.name)
         kubeconfig_secret = k8s.core.v1.Secret.get(
             f"{name}-kubeconfig",
-            f"{spec.namespace}/{spec.name}-kubeconfig",
+            self.cluster.id.apply(lambda _: secret_id),
             opts=pulumi.ResourceOptions(parent=self, provider=args.supervisor, depends_on=[self.cluster]),
         )
         self.kubeconfig = pulumi.Output.secret(kubeconfig_secret.data.apply(_decode_kubeconfig))
@@ -90,6 +97,11 @@ class WorkloadCluster(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create=args.create_timeout, update=args.create_timeout),
             ),
         )
+
+
+def kubeconfig_secret_id(namespace: str, cluster: str) -> str:
+    """The admin kubeconfig Secret TKG writes beside the cluster object: `<namespace>/<cluster>-kubeconfig`."""
+    return f"{namespace}/{cluster}-kubeconfig"
 
 
 def _decode_kubeconfig(data: Mapping[str, Any] | None) -> str:

@@ -25,6 +25,10 @@ class Template:
     """The library item's type as the provider filters on it: `ovf` or `vm-template`."""
     firmware: str | None = None
     """A library item's firmware (`efi`/`bios`); a VM template's is read from the template."""
+    library_id: pulumi.Input[str] | None = None
+    """The library's ID when this stack creates it (`ContentLibraries.library_ids`): a lookup by name would run
+    at the first preview, and at `up` before the library exists, and fail (pulumi/pulumi#24040). Without it the
+    library is one that exists outside the stack and is looked up by name."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +152,11 @@ class VirtualMachine(pulumi.ComponentResource):
                 name=template.name, datacenter_id=placement.datacenter_id, opts=opts
             )
             return source.uuid, source.firmware
-        library = vsphere.get_content_library_output(name=template.content_library, opts=opts)
+        library_id = template.library_id
+        if library_id is None:
+            library_id = vsphere.get_content_library_output(name=template.content_library, opts=opts).id
+        # With the created library's ID the item lookup waits for it: unknown at the first preview, so not called.
         item = vsphere.get_content_library_item_output(
-            library_id=library.id, name=template.name, type=template.item_type, opts=opts
+            library_id=library_id, name=template.name, type=template.item_type, opts=opts
         )
         return item.id, template.firmware or "efi"

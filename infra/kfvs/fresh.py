@@ -33,7 +33,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 
 from infra import paths
-from infra.kfvs.recorder import PlanMocks, Read, Recording, RecordingMonitor, Registration, record
+from infra.kfvs.recorder import PlanMocks, Read, Recording, RecordingMonitor, Registration, StackOutputs, record
+from infra.kfvs.run import infra_references
 from infra.kfvs.stackfile import read_stack_config
 from infra.program import main
 from infra.settings import load_settings
@@ -413,21 +414,30 @@ def _wait_expressions(value: Any) -> list[str]:
 
 
 def preview_fresh(
-    program: Callable[[], None], project: str, stack: str, config: dict[str, str], secret_keys: frozenset[str]
+    program: Callable[[], None],
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: frozenset[str],
+    *,
+    references: dict[str, StackOutputs] | None = None,
 ) -> FreshPreview:
-    """Run `program` as the engine's first preview of an empty stack would, and name its hazards."""
+    """Run `program` as the engine's first preview of an empty stack would, and name its hazards; StackReferences
+    are answered from `references` (another layer's stack, deployed before this one)."""
     monitors: list[FreshMonitor] = []
 
     def monitor(recording: Recording, on_register: Callable[[Registration], None] | None) -> RecordingMonitor:
         monitors.append(FreshMonitor(recording, on_register))
         return monitors[-1]
 
-    recording = record(program, project, stack, config, secret_keys, monitor_type=monitor)
+    recording = record(program, project, stack, config, secret_keys, references=references, monitor_type=monitor)
     return FreshPreview(recording, find_hazards(recording, monitors[0]))
 
 
 def fresh_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> FreshPreview:
     """Validate STACK, then play the first preview of it as an empty stack."""
     config, secret = read_stack_config(stack, root)
-    load_settings(stack, config, secret, root)
-    return preview_fresh(lambda: main(root), paths.PROJECT_NAME, stack, config, secret)
+    settings = load_settings(stack, config, secret, root)
+    # The platform layer's first preview comes after the infra layer's `up`: its reference is answered so.
+    references = infra_references(settings, root)
+    return preview_fresh(lambda: main(root), paths.PROJECT_NAME, stack, config, secret, references=references)

@@ -77,10 +77,50 @@ class Recording:
     reads: list[Read] = field(default_factory=list[Read])
     duplicates: list[tuple[Registration, Registration]] = field(default_factory=list[tuple[Registration, Registration]])
     """Pairs of registrations with one URN: the engine refuses the second, so `record` fails naming both."""
+    outputs: StackOutputs | None = None
+    """The stack's exports, as a StackReference to this stack would see them once it is deployed."""
+    references: dict[str, StackOutputs] = field(default_factory=dict[str, "StackOutputs"])
+    """Answers to this run's StackReferences, by the referenced stack's name (another layer's `outputs`)."""
 
     def of_type(self, type_: str) -> list[Registration]:
         """The registrations of one resource type, in URN order."""
         return sorted((r for r in self.resources.values() if r.type == type_), key=lambda r: r.urn)
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """A stack's exports with their secrets unwrapped, and the names of the exports that hold a secret (which a
+    StackReference hands back as secrets, as the engine does)."""
+
+    values: dict[str, Any]
+    secret_names: frozenset[str]
+
+    @staticmethod
+    def from_wire(outputs: dict[str, Any]) -> StackOutputs:
+        secret: set[str] = set()
+        values = {}
+        for name, value in outputs.items():
+            plain_value, had_secret = _unwrap_secrets(value)
+            values[name] = plain_value
+            if had_secret:
+                secret.add(name)
+        return StackOutputs(values, frozenset(secret))
+
+
+def _unwrap_secrets(value: Any) -> tuple[Any, bool]:
+    """A wire value without its secret markers, and whether it held one (unknowns stay `[unknown]`)."""
+    if isinstance(value, list):
+        pairs = [_unwrap_secrets(v) for v in value]
+        return [v for v, _ in pairs], any(s for _, s in pairs)
+    if not isinstance(value, dict):
+        return (UNKNOWN if value == rpc.UNKNOWN else value), False
+    if value.get(rpc._special_sig_key) == rpc._special_secret_sig:  # noqa: SLF001 - the wire format's markers
+        return _unwrap_secrets(value.get("value"))[0], True
+    items = {str(k): _unwrap_secrets(v) for k, v in value.items()}
+    return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+
+
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
 class PlanMocks(pulumi.runtime.Mocks):
@@ -90,12 +130,19 @@ class PlanMocks(pulumi.runtime.Mocks):
         self.recording = recording
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(str(args.inputs.get("name", "")))
         return lookups.resource_id(args.name), lookups.resource_state(
             args.typ,
             args.name,
             args.inputs,
             read=args.custom is None,  # only reads leave `custom` unset
         )
+
+    def _stack_reference(self, stack: str) -> tuple[str, dict[str, Any]]:
+        """The referenced stack's exports as recorded offline; none (so `require_output` fails) if not given."""
+        outputs = self.recording.references.get(stack, StackOutputs({}, frozenset()))
+        return stack, {"name": stack, "outputs": outputs.values, "secretOutputNames": sorted(outputs.secret_names)}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.recording.invocations.append(Invocation(args.token, dict(args.args)))
@@ -231,12 +278,14 @@ def record(
     secret_keys: frozenset[str],
     *,
     on_register: Callable[[Registration], None] | None = None,
+    references: dict[str, StackOutputs] | None = None,
     monitor_type: Callable[[Recording, Callable[[Registration], None] | None], RecordingMonitor] = RecordingMonitor,
 ) -> Recording:
     """Run `program` in-process under the mock runtime with the given stack config; `on_register` sees each
     resource (not the root stack) as the engine receives it, e.g. to hand it to the policy packs then;
-    `monitor_type` builds the monitor (kfvs.fresh plays a first preview with its own)."""
-    recording = Recording(project=project, stack=stack)
+    `references` answers StackReferences by stack name; `monitor_type` builds the monitor (kfvs.fresh plays a
+    first preview with its own)."""
+    recording = Recording(project=project, stack=stack, references=dict(references or {}))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     settings.ROOT.set(None)
@@ -255,6 +304,7 @@ def record(
     try:
         with tuned_for_run():
             _sync_await(run_pulumi_func(program))
+            recording.outputs = _sync_await(_stack_outputs())
     finally:
         # Close every loop now, while the interpreter is whole, not noisily at exit.
         loop.run_until_complete(loop.shutdown_default_executor())
@@ -264,6 +314,16 @@ def record(
     if recording.duplicates:
         raise DuplicateUrnError(recording)
     return recording
+
+
+async def _stack_outputs() -> StackOutputs:
+    """The program's exports, resolved. The mock runtime registers its root stack's outputs when `set_mocks`
+    creates it, before the program runs, so they are read from the root stack here, as the engine would store
+    them at the end of `up`."""
+    root = settings.get_root_resource()
+    exports: dict[str, Any] = dict(getattr(root, "outputs", None) or {})
+    wire = await rpc.serialize_properties(exports, {}, keep_output_values=False)
+    return StackOutputs.from_wire(json_format.MessageToDict(wire))
 
 
 class DuplicateUrnError(ConfigError):

@@ -9,7 +9,7 @@ from pathlib import Path
 from infra import paths
 from infra.kfvs.check import Judges, Verdict
 from infra.kfvs.plan import Plan, build_plan
-from infra.kfvs.recorder import Recording, record
+from infra.kfvs.recorder import Recording, StackOutputs, record
 from infra.kfvs.stackfile import read_stack_config
 from infra.program import main
 from infra.settings import Settings, load_settings
@@ -21,11 +21,22 @@ def validate_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> Settings:
     return load_settings(stack, config, secret, root)
 
 
+def infra_references(settings: Settings, root: Path = paths.PROJECT_ROOT) -> dict[str, StackOutputs]:
+    """For the platform layer, its StackReference's answer: the infra stack's exports from its own offline plan
+    (as that layer would be once deployed, so the platform's cluster providers are known, as at its preview)."""
+    if settings.layer != "platform" or settings.infra_stack is None:
+        return {}
+    infra_stack = settings.infra_stack.rsplit("/", 1)[-1]
+    recording = record_stack(infra_stack, root)[1]
+    return {settings.infra_stack: recording.outputs or StackOutputs({}, frozenset())}
+
+
 def record_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[Settings, Recording]:
     """Validate, then run the real program under the mock runtime and record it."""
     config, secret = read_stack_config(stack, root)
     settings = load_settings(stack, config, secret, root)
-    recording = record(lambda: main(root), paths.PROJECT_NAME, stack, config, secret)
+    references = infra_references(settings, root)
+    recording = record(lambda: main(root), paths.PROJECT_NAME, stack, config, secret, references=references)
     return settings, recording
 
 
@@ -36,8 +47,17 @@ def judged_run(stack: str, root: Path = paths.PROJECT_ROOT) -> Iterator[tuple[Se
     config, secret = read_stack_config(stack, root)
     with Judges(stack, root) as judges:
         settings = load_settings(stack, config, secret, root)
+        references = infra_references(settings, root)
         judges.configure()
-        recording = record(lambda: main(root), paths.PROJECT_NAME, stack, config, secret, on_register=judges.analyze)
+        recording = record(
+            lambda: main(root),
+            paths.PROJECT_NAME,
+            stack,
+            config,
+            secret,
+            on_register=judges.analyze,
+            references=references,
+        )
         yield settings, recording, judges
 
 

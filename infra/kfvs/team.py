@@ -28,7 +28,7 @@ from infra.models.compute import VgpuPool
 from infra.models.team import Team
 from infra.settings import Settings
 from infra.validation import problems_from
-from policies.usage import SOURCES, Resource, Usage, team_usage
+from policies.usage import SOURCES, Resource, Usage, plan_usage, team_usage
 
 QUOTA_POLICY = "team-quotas"
 """The quota pack's one policy; its config holds every team's budget."""
@@ -133,7 +133,6 @@ class NewTeam:
     owners: Sequence[str]
     display_name: str | None = None
     users: Sequence[str] = ()
-    groups: Sequence[str] = ()
     cpu: int = 8
     memory_gib: int = 32
     gpus: int = 0
@@ -190,9 +189,8 @@ def team_document(request: NewTeam) -> dict[str, Any]:
     if request.display_name:
         document["displayName"] = request.display_name
     document["owners"] = list(request.owners)
-    members = {k: list(v) for k, v in (("users", request.users), ("groups", request.groups)) if v}
-    if members:
-        document["members"] = members
+    if request.users:
+        document["members"] = {"users": list(request.users)}
     document["environments"] = dict.fromkeys(request.environments, environment)
     return document
 
@@ -293,9 +291,10 @@ def _claimed_names(root: Path) -> dict[str, str]:
 def _sized_budget(request: NewTeam, stack: str, root: Path) -> dict[str, Any]:
     """The new team's budget in `stack`: what its file asks for there, measured by the quota policy's own
     rules on the real program's plan, plus the VM classes it may pick later. Fails when the environment's
-    GPUs (environmentGpus) cannot hold it beside the teams already there."""
+    GPUs (environmentGpus) cannot hold it beside the teams already there and the GPUs no team owns."""
     settings, recording = record_stack(stack, root)
-    usage = team_usage(Resource(r.type, r.urn, r.inputs) for r in recording.resources.values())
+    plan = plan_usage(Resource(r.type, r.urn, r.inputs) for r in recording.resources.values())
+    usage = plan.teams
     held = usage.get(request.name, Usage())
     classes = {c.name: c for c in settings.vsphere.vm_classes}
     where = paths.relative(budgets_path(stack, root), root)
@@ -312,16 +311,17 @@ def _sized_budget(request: NewTeam, stack: str, root: Path) -> dict[str, Any]:
             ]
         )
     capacity = int(read_budgets(stack, root).get("environmentGpus", 0))
-    total = sum(u.gpus for u in usage.values())
+    total = plan.total_gpus()
     if total > capacity:
         free = max(0, capacity - (total - held.gpus))
+        others = f"{total - held.gpus} held by the other teams and the GPUs no team owns"
         raise ConfigError(
             [
                 Problem(
                     where,
                     f"{QUOTA_POLICY}.environmentGpus",
                     f"team '{request.name}' would take {held.gpus} GPUs but only {free} of {capacity} are free in "
-                    f"'{stack}' ({total - held.gpus} held by the other teams): ask for fewer (--gpus, "
+                    f"'{stack}' ({others}): ask for fewer (--gpus, "
                     "--gpu-node-pool-replicas) or have the platform team raise environmentGpus here",
                 )
             ]

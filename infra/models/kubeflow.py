@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, HttpUrl, create_model, field_validator, model_validator
 
+from components.kubeflow.registry import COMPONENTS
 from infra.models.base import DnsLabel, DnsName, Email, Model, Name
 
 PACHYDERM_REFUSED = (
@@ -16,35 +18,11 @@ PACHYDERM_REFUSED = (
 )
 
 
-class KubeflowComponents(Model):
-    """Each component switchable; prerequisites are checked (kubeflow/dependencies)."""
+class _ComponentSwitches(Model):
+    """Each component switchable; prerequisites are checked (kubeflow/dependencies). The switches themselves are
+    made from the components' declarations (components/kubeflow/registry.py), below."""
 
-    cert_manager: bool = True
-    kubeflow_namespace: bool = True
-    istio: bool = True
-    dex: bool = True
-    oauth2_proxy: bool = True
-    profiles: bool = True
-    central_dashboard: bool = True
-    admission_webhook: bool = True
-    notebooks: bool = True
-    volumes_web_app: bool = True
-    tensorboards: bool = True
-    pvc_viewer: bool = True
-    pipelines: bool = True
-    katib: bool = True
-    training_operator: bool = True
-    trainer: bool = True
-    knative: bool = True
-    kserve: bool = True
-    model_registry: bool = True
-    spark_operator: bool = True
-    # Integrations: off unless asked for (Seldon Core is not open source).
-    seldon_core: bool = False
-    mlrun: bool = False
-    nuclio: bool = False
     pachyderm: bool = Field(default=False, description="refused: see PACHYDERM_REFUSED")
-    emissary: bool = False
 
     @field_validator("pachyderm")
     @classmethod
@@ -56,6 +34,27 @@ class KubeflowComponents(Model):
     def enabled(self) -> list[str]:
         """Enabled components by their camelCase keys, as the dependency map names them."""
         return [info.alias or name for name, info in type(self).model_fields.items() if getattr(self, name)]
+
+
+def switch_field(key: str) -> str:
+    """The model's field name of a component's key: `oauth2Proxy` -> `oauth2_proxy`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _switches() -> dict[str, Any]:
+    return {
+        switch_field(c.key): (bool, Field(default=c.enabled_by_default, alias=c.key, description=c.kind))
+        for c in COMPONENTS
+    }
+
+
+if TYPE_CHECKING:
+    KubeflowComponents = _ComponentSwitches
+else:
+    KubeflowComponents = create_model(
+        "KubeflowComponents", __base__=_ComponentSwitches, __module__=__name__, **_switches()
+    )
+    KubeflowComponents.__doc__ = _ComponentSwitches.__doc__
 
 
 CaBundle = Annotated[str, Field(pattern=r"-----BEGIN CERTIFICATE-----")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from infra.models.base import DnsLabel, Email, Model, Name
 
@@ -118,29 +118,16 @@ def _team_name(value: str) -> str:
 
 TeamName = Annotated[str, AfterValidator(_team_name)]
 
-_SYSTEM_PREFIX = "system:"
-GROUP_NAME_MAX = 253 - len("group--clusterrole-edit")
-"""The RoleBinding `group-<group>-clusterrole-edit` (components/tenancy.py) is a 253-character name."""
+GROUPS_UNSUPPORTED = (
+    "directory groups are not supported: KFAM v1.10.0 (Kubeflow 26.03) grants access to users only and the "
+    "Kubeflow web apps' access review sends the user, not the groups, so a group would reach nothing; "
+    "list the people under members.users"
+)
+"""Why `members.groups` is refused: no end-to-end group mechanism exists in the Kubeflow 26.03 this deploys."""
 
 
-def _group(value: str) -> str:
-    if not value.strip():
-        raise ValueError("a group name must not be empty")
-    if value != value.strip() or any(not c.isprintable() for c in value):
-        raise ValueError(f"{value!r} has surrounding spaces or control characters; write the group's name only")
-    if "*" in value:
-        raise ValueError(f"{value!r} is a wildcard: it would let everyone in; name a directory group")
-    if value.lower().startswith(_SYSTEM_PREFIX):
-        raise ValueError(
-            f"{value!r} is a Kubernetes system group (every user or service account in it would get in); "
-            "name a directory group"
-        )
-    if len(value) > GROUP_NAME_MAX:
-        raise ValueError(f"group names have at most {GROUP_NAME_MAX} characters (its RoleBinding's name)")
-    return value
-
-
-GroupName = Annotated[str, AfterValidator(_group)]
+def _no_groups(_value: object) -> None:
+    raise ValueError(GROUPS_UNSUPPORTED)
 
 
 class ProfileQuota(Model):
@@ -195,10 +182,11 @@ class TeamEnvironment(Model):
 
 
 class Members(Model):
-    """People and directory groups who work in the team's namespace."""
+    """People who work in the team's namespace (edit); directory groups are refused, see `GROUPS_UNSUPPORTED`."""
 
     users: list[Email] = Field(default_factory=list[str])
-    groups: list[GroupName] = Field(default_factory=list[str])
+    # Named so that a team file with `groups:` gets the reason and the fix, not "unknown key".
+    groups: Annotated[None, BeforeValidator(_no_groups)] = Field(default=None, exclude=True)
 
 
 class Team(Model):

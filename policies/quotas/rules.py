@@ -1,5 +1,6 @@
 """`team-quotas`: each team within its quota (vCPU, memory, GPUs, storage; the VM classes and vGPU
-profiles it may use), all teams together within the environment's GPUs, and every object in a team's
+profiles it may use), every GPU the plan holds (the teams' and those no team owns: shared node pools,
+platform VMs) within the environment's GPUs, and every object in a team's
 namespace labelled so that what it holds is counted. Quotas live in the policy config
 (config/<env>.json), owned by the platform team, never in team files.
 
@@ -28,9 +29,10 @@ from policies.usage import (
     SOURCE_NAMES,
     STACK_POOLS,
     TEAM_FILE_SOURCES,
+    PlanUsage,
     Resource,
     Usage,
-    team_usage,
+    plan_usage,
 )
 
 _AMOUNTS: tuple[tuple[str, str, Callable[[Usage], float]], ...] = (
@@ -66,8 +68,8 @@ _SCHEMA = PolicyConfigSchema(
 )
 
 
-def usage_of(resources: Iterable[PolicyResource]) -> dict[str, Usage]:
-    return team_usage(Resource(r.resource_type, r.urn, r.props) for r in resources)
+def usage_of(resources: Iterable[PolicyResource]) -> PlanUsage:
+    return plan_usage(Resource(r.resource_type, r.urn, r.props) for r in resources)
 
 
 def judged_stack() -> str:
@@ -100,7 +102,8 @@ def _team_quotas(args: StackValidationArgs, report: ReportViolation) -> None:
     config = args.get_config()
     quotas: Mapping[str, Mapping[str, Any]] = config.get("teams", {})
     stack = judged_stack()
-    usage = usage_of(args.resources)
+    plan = usage_of(args.resources)
+    usage = plan.teams
     unlabelled = _unlabelled(args.resources)
     for team in sorted(set(usage) | set(unlabelled)):
         held = usage.get(team)
@@ -108,7 +111,7 @@ def _team_quotas(args: StackValidationArgs, report: ReportViolation) -> None:
             _within(team, held, quotas.get(team), stack, report)
         for urn, message in unlabelled.get(team, []):
             report(message, urn)
-    _environment(usage, int(config.get("environmentGpus", 0)), stack, report)
+    _environment(plan, int(config.get("environmentGpus", 0)), stack, report)
 
 
 def _within(team: str, held: Usage, quota: Mapping[str, Any] | None, stack: str, report: Report) -> None:
@@ -179,22 +182,29 @@ def _pick_other(team: str, held: Usage, holds: Callable[[Usage], bool], stack: s
     return "pick an allowed one in " + " or in ".join(_files(team, held.sources_of(holds), stack))
 
 
-def _environment(usage: Mapping[str, Usage], capacity: int, stack: str, report: Report) -> None:
-    total = sum(u.gpus for u in usage.values())
-    if total > capacity:
-        parts = ", ".join(f"{team} {u.gpus}" for team, u in sorted(usage.items()) if u.gpus)
-        sources = {s for u in usage.values() for s in u.sources_of(lambda u: u.gpus)}
-        where = []
-        if sources & TEAM_FILE_SOURCES:
-            where.append("the teams' files (stacks/teams/<team>.yaml)")
-        if STACK_POOLS in sources:
-            where.append(f"{stack_file(stack)} (pools the stack assigns to teams)")
-        report(
-            f"teams ask for {total} GPUs in all ({parts}) but the environment has {capacity}; to fix, lower the "
-            f"requests in {' or '.join(where)}, or raise environmentGpus in {budgets_file(stack)} (the platform "
-            "team's budgets) if the hosts have the GPUs",
-            None,
-        )
+def _environment(plan: PlanUsage, capacity: int, stack: str, report: Report) -> None:
+    """Every GPU the plan holds counts, a team's or not: the hosts run the shared pools' and platform VMs' too."""
+    total = plan.total_gpus()
+    if total <= capacity:
+        return
+    parts = [f"{team} {u.gpus}" for team, u in sorted(plan.teams.items()) if u.gpus]
+    if plan.unowned:
+        parts.append(f"no team's {sum(plan.unowned.values())}")
+    sources = {s for u in plan.teams.values() for s in u.sources_of(lambda u: u.gpus)}
+    where = []
+    if sources & TEAM_FILE_SOURCES:
+        where.append("the teams' files (stacks/teams/<team>.yaml)")
+    if STACK_POOLS in sources:
+        where.append(f"{stack_file(stack)} (pools the stack assigns to teams)")
+    if plan.unowned:
+        owned_by_none = ", ".join(f"{what} {gpus}" for what, gpus in sorted(plan.unowned.items()))
+        where.append(f"{stack_file(stack)} (GPUs no team owns: {owned_by_none})")
+    report(
+        f"the plan holds {total} GPUs in all ({', '.join(parts)}) but the environment has {capacity}; to fix, lower "
+        f"the requests in {' or '.join(where)}, or raise environmentGpus in {budgets_file(stack)} (the platform "
+        "team's budgets) if the hosts have the GPUs",
+        None,
+    )
 
 
 def _unlabelled(resources: list[PolicyResource]) -> dict[str, list[tuple[str, str]]]:
@@ -227,8 +237,9 @@ POLICIES: list[Any] = [
     StackValidationPolicy(
         name="team-quotas",
         description=(
-            "Each team stays within its quota (vCPU, memory, GPUs, storage, VM classes, vGPU profiles), all teams "
-            f"within the environment's GPUs, and every object in a team's namespace carries {TEAM_LABEL}."
+            "Each team stays within its quota (vCPU, memory, GPUs, storage, VM classes, vGPU profiles), every GPU "
+            "the plan holds (a team's or not) within the environment's GPUs, and every object in a team's namespace "
+            f"carries {TEAM_LABEL}."
         ),
         validate=_team_quotas,
         enforcement_level=EnforcementLevel.MANDATORY,

@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from infra.kfvs.check import Verdict
+from infra.kfvs.recorder import Registration
+from policies.usage import CAPI_CLUSTER, VM, VM_SERVICE_VM
 from tests.conftest import KfvsRunner
 from tests.policies.cases import (
     CHART,
@@ -37,7 +39,7 @@ TEMPLATES = {
     "{lower}, or raise teams.{key} in {budgets} (the platform team's budgets)",
     "not-allowed": "team '{team}' uses {what} '{item}' ({sources}), which its budget does not allow (allowed: "
     "{allowed}); to fix, {pick}, or add it to teams.{key} in {budgets} (the platform team's budgets)",
-    "environment": "teams ask for {total} GPUs in all ({parts}) but the environment has {capacity}; to fix, lower "
+    "environment": "the plan holds {total} GPUs in all ({parts}) but the environment has {capacity}; to fix, lower "
     "the requests in {where}, or raise environmentGpus in {budgets} (the platform team's budgets) if the hosts have "
     "the GPUs",
     "unlabelled": "{type} '{name}' belongs to team '{team}' but lacks the label {label}={owner}; to fix, set the label "
@@ -45,6 +47,29 @@ TEMPLATES = {
 }
 """The findings the pack can report. The quota pack keeps its messages inline, so they are listed here to give
 each a case; a pack that names its templates (the guardrails' MESSAGES) is read directly."""
+
+
+def _shared_pool(replicas: int) -> Registration:
+    """A shared GPU node pool (no team label), as the stack file declares `gpu-a100`, in a cluster of its own."""
+    overrides = [{"name": "vmClass", "value": "gpu-a100-40c-16x128"}, {"name": "nodePoolLabels", "value": []}]
+    md = {"class": "node-pool", "name": "gpu-a100", "replicas": replicas, "variables": {"overrides": overrides}}
+    return reg(CAPI_CLUSTER, "shared", {"spec": {"topology": {"workers": {"machineDeployments": [md]}}}})
+
+
+def _platform_vm(gpus: int) -> Registration:
+    """A VM with passthrough GPUs and no team in its extraConfig: the platform's."""
+    inputs = {"name": "platform-gpu", "numCpus": 8, "memory": 65536, "pciDeviceIds": ["0000:3b:00.0"] * gpus}
+    return reg(VM, "platform-gpu", inputs)
+
+
+def _unlabelled_vm_service_vm() -> Registration:
+    """A VM Service VM on a vGPU class without the team label."""
+    inputs = {
+        "metadata": {"name": "infer-0", "namespace": "kubeflow-prod"},
+        "spec": {"className": "gpu-a100-40c-16x128"},
+    }
+    return reg(VM_SERVICE_VM, "infer-0", inputs)
+
 
 BUDGETS = "policies/quotas/config/prod.json (the platform team's budgets)"
 RECSYS = "stacks/teams/recsys.yaml (the team's file)"
@@ -98,9 +123,30 @@ CASES = [
             "team 'vision' asks for 49 GPUs (profile quota 48, stack-level pools 1) but its budget is 24 GPUs; to fix, "
             "lower the request in stacks/teams/vision.yaml (the team's file) or in stacks/Pulumi.prod.yaml (pools the "
             f"stack assigns to the team), or raise teams.vision.gpus in {BUDGETS}",
-            "teams ask for 51 GPUs in all (nlp 1, recsys 1, vision 49) but the environment has 48; to fix, lower the "
+            "the plan holds 51 GPUs in all (nlp 1, recsys 1, vision 49) but the environment has 48; to fix, lower the "
             "requests in the teams' files (stacks/teams/<team>.yaml) or stacks/Pulumi.prod.yaml (pools the stack "
             f"assigns to teams), or raise environmentGpus in {BUDGETS} if the hosts have the GPUs",
+        ],
+    ),
+    Case(
+        "only a node pool no team owns over the environment's GPUs",
+        changed(_shared_pool(46)),
+        [
+            "the plan holds 49 GPUs in all (nlp 1, recsys 1, vision 1, no team's 46) but the environment has 48; to "
+            "fix, lower the requests in the teams' files (stacks/teams/<team>.yaml) or stacks/Pulumi.prod.yaml (pools "
+            "the stack assigns to teams) or stacks/Pulumi.prod.yaml (GPUs no team owns: node pool gpu-a100 46), or "
+            f"raise environmentGpus in {BUDGETS} if the hosts have the GPUs",
+        ],
+    ),
+    Case("a node pool no team owns that fills the environment's GPUs exactly", changed(_shared_pool(45))),
+    Case(
+        "a platform VM and a VM Service VM no team owns over the environment's GPUs",
+        changed(_platform_vm(45), _unlabelled_vm_service_vm()),
+        [
+            "the plan holds 49 GPUs in all (nlp 1, recsys 1, vision 1, no team's 46) but the environment has 48; to "
+            "fix, lower the requests in the teams' files (stacks/teams/<team>.yaml) or stacks/Pulumi.prod.yaml (pools "
+            "the stack assigns to teams) or stacks/Pulumi.prod.yaml (GPUs no team owns: VM infer-0 1, VM "
+            f"platform-gpu 45), or raise environmentGpus in {BUDGETS} if the hosts have the GPUs",
         ],
     ),
     Case(
@@ -151,7 +197,7 @@ QUOTA_FINDINGS = [
     "team 'vision' asks for 9010 GiB of storage (profile quota 10, stack-level pools 9000) but its budget is 8000 GiB",
     "team 'recsys' uses VM class 'gpu-big' (GPU node pool), which its budget does not allow (allowed: cpu-8x32)",
     "team 'recsys' uses vGPU profile 'grid_h100-80c' (GPU node pool), which its budget does not allow (allowed: none)",
-    "teams ask for 67 GPUs in all (recsys 6, vision 61) but the environment has 48",
+    "the plan holds 67 GPUs in all (recsys 6, vision 61) but the environment has 48",
     "kubernetes:kubeflow.org/v1:Profile 'profile-nlp' belongs to team 'nlp' but lacks the label",
 ]
 
@@ -192,7 +238,7 @@ def test_quota_findings_are_ordered_by_team_then_dimension(tripped: list[Verdict
         "team 'recsys' uses vGPU profile 'grid_h100-80c'",
         "team 'vision' asks for 61 GPUs",
         "team 'vision' asks for 9010 GiB of storage",
-        "teams ask for 67 GPUs in all",
+        "the plan holds 67 GPUs in all",
     ]
     messages = _quota_findings(tripped)
     assert len(messages) == len(order)
@@ -209,7 +255,7 @@ def test_every_quota_finding_names_the_file_to_edit_and_whose_it_is(tripped: lis
             assert "under components/: the platform team's code" in fix
             continue
         assert "policies/quotas/config/prod.json (the platform team's budgets)" in fix, message
-        if message.startswith("teams ask for"):
+        if message.startswith("the plan holds"):
             assert "stacks/teams/<team>.yaml" in fix
             assert "stacks/Pulumi.prod.yaml" in fix
         else:
@@ -272,7 +318,10 @@ def test_teams_within_budget_but_over_capacity_trip_the_capacity_policy(kfvs: Kf
     run = kfvs("check", "dev")
     assert run.returncode == 3
     assert (
-        "team-quotas: teams ask for 15 GPUs in all (nlp 5, recsys 1, vision 9) but the environment has 8" in run.stdout
+        "team-quotas: the plan holds 17 GPUs in all (nlp 5, recsys 1, vision 9, no team's 2) but the environment "
+        "has 8; to fix, lower the requests in the teams' files (stacks/teams/<team>.yaml) or stacks/Pulumi.dev.yaml "
+        "(pools the stack assigns to teams) or stacks/Pulumi.dev.yaml (GPUs no team owns: node pool gpu-a100 2)"
+        in run.stdout
     )
     assert "asks for" not in run.stdout
 
