@@ -32,6 +32,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra import paths
 from infra.kfvs import kustomize, yamlstream
+from infra.kfvs.kinds import CLUSTER_SCOPED
 from infra.kfvs.kustomize import KustomizeError, Kustomizer, is_remote, parse_objects
 from infra.kfvs.recorder import SECRET, UNKNOWN, Recording, Registration
 from infra.kfvs.rendered import NotRendered, RenderedObject, Rendering
@@ -57,7 +58,7 @@ _PATCH_FORCE = "pulumi.com/patchForce"
 
 Transform = Callable[[pulumi.ResourceTransformArgs], Any]
 
-# Kubernetes' built-in API groups, and the built-in kinds in them that are cluster-scoped (every other kind of
+# Kubernetes' built-in API groups; their cluster-scoped kinds are `kinds.CLUSTER_SCOPED` (every other kind of
 # these groups is namespaced). Kinds of any other group are custom: their scope is their CRD's `spec.scope`.
 _BUILTIN_GROUPS = frozenset(
     {
@@ -90,49 +91,6 @@ _BUILTIN_GROUPS = frozenset(
             )
         ),
         "flowcontrol.apiserver.k8s.io",
-    }
-)
-_CLUSTER_SCOPED = frozenset(
-    {
-        "APIService",
-        "CertificateSigningRequest",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ClusterTrustBundle",
-        "ComponentStatus",
-        "CSIDriver",
-        "CSINode",
-        "CustomResourceDefinition",
-        "DeviceClass",
-        "DeviceTaintRule",
-        "FlowSchema",
-        "IngressClass",
-        "IPAddress",
-        "MutatingAdmissionPolicy",
-        "MutatingAdmissionPolicyBinding",
-        "MutatingWebhookConfiguration",
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "PodSecurityPolicy",
-        "PriorityClass",
-        "PriorityLevelConfiguration",
-        "ResourceSlice",
-        "RuntimeClass",
-        "SelfSubjectAccessReview",
-        "SelfSubjectReview",
-        "SelfSubjectRulesReview",
-        "ServiceCIDR",
-        "StorageClass",
-        "StorageVersion",
-        "StorageVersionMigration",
-        "SubjectAccessReview",
-        "TokenReview",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "ValidatingWebhookConfiguration",
-        "VolumeAttachment",
-        "VolumeAttributesClass",
     }
 )
 
@@ -372,7 +330,7 @@ class _Scopes:
         group = "" if group == "core" else group
         kind = kind.removesuffix("List")
         if group in _BUILTIN_GROUPS:
-            return kind not in _CLUSTER_SCOPED
+            return kind not in CLUSTER_SCOPED
         return self.crds.get((group, kind))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from infra.kfvs.kinds import CLUSTER_SCOPED
 from infra.kfvs.lint import builtin
 from infra.kfvs.rendered import NotRendered, Rendering
 
@@ -149,7 +150,7 @@ class Platform:
     def is_namespaced(self, obj: Obj) -> bool | None:
         """True/False when the kind's scope is known (built-in or a CRD in the rendering), None otherwise."""
         if builtin.is_builtin_group(obj.group):
-            return obj.kind not in builtin.CLUSTER_SCOPED
+            return obj.kind not in CLUSTER_SCOPED
         crd = self.crd_for(obj)
         if crd is None:
             return None
