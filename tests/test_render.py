@@ -284,8 +284,9 @@ def test_patches_merge_into_what_they_patch_and_config_groups_render(tmp_path: P
     conf = _object(result, "ConfigMap", "conf")
     assert conf["data"] == {"extra": "yes"}
     assert conf["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}  # not the patch's patchForce
-    assert [o.manifest["kind"] for o in result.objects] == ["ConfigMap", "ServiceAccount"]
-    robot = result.objects[1]
+    # Under the runtime, remote components register in no fixed order: compare as sets.
+    assert sorted(o.manifest["kind"] for o in result.objects) == ["ConfigMap", "ServiceAccount"]
+    robot = next(o for o in result.objects if o.manifest["kind"] == "ServiceAccount")
     assert robot.manifest["metadata"]["namespace"] == "default"  # the provider's default namespace
     assert robot.urn.endswith("kubernetes:yaml/v2:ConfigGroup$kubernetes:core/v1:ServiceAccount::group:default/robot")
     assert result.objects[0].urn.endswith("$kubernetes:core/v1:ConfigMap::apps/conf")  # resourcePrefix ""
