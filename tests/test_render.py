@@ -289,7 +289,8 @@ def test_patches_merge_into_what_they_patch_and_config_groups_render(tmp_path: P
     robot = next(o for o in result.objects if o.manifest["kind"] == "ServiceAccount")
     assert robot.manifest["metadata"]["namespace"] == "default"  # the provider's default namespace
     assert robot.urn.endswith("kubernetes:yaml/v2:ConfigGroup$kubernetes:core/v1:ServiceAccount::group:default/robot")
-    assert result.objects[0].urn.endswith("$kubernetes:core/v1:ConfigMap::apps/conf")  # resourcePrefix ""
+    config_map = next(o for o in result.objects if o.manifest["kind"] == "ConfigMap")
+    assert config_map.urn.endswith("$kubernetes:core/v1:ConfigMap::apps/conf")  # resourcePrefix ""
 
 
 def test_a_broken_directory_is_one_line_naming_it(tmp_path: Path) -> None:
