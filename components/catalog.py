@@ -42,6 +42,12 @@ MANIFESTS_REPO = "https://github.com/kubeflow/manifests"
 MANIFESTS_TAG = "26.03"
 
 GPU_OPERATOR = HelmChart("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v26.3.3", "NVIDIA GPU Operator")
+KUBE_PROMETHEUS_STACK = HelmChart(
+    "kube-prometheus-stack",
+    "https://prometheus-community.github.io/helm-charts",
+    "88.5.3",
+    "kube-prometheus-stack (Prometheus Operator 0.93.1, Grafana chart 12.11.1, kube-state-metrics 2.20.0)",
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ EMISSARY = HelmChart("emissary-ingress", "oci://ghcr.io/emissary-ingress", "4.1.
 
 CHARTS: tuple[HelmChart, ...] = (
     GPU_OPERATOR,
+    KUBE_PROMETHEUS_STACK,
     DEX,
     OAUTH2_PROXY,
     SELDON_CRDS,
@@ -183,6 +190,37 @@ NOTEBOOK_CONTROLLER = Kustomization(
     "applications/jupyter/notebook-controller/upstream/overlays/kubeflow", "Notebook controller"
 )
 JUPYTER_WEB_APP = Kustomization("applications/jupyter/jupyter-web-app/upstream/overlays/istio", "Jupyter web app")
+
+
+@dataclass(frozen=True)
+class NotebookImage:
+    """A notebook server image the Jupyter web app offers, pinned by tag."""
+
+    name: str
+    group: str
+    """The spawner's image group: `image` (Jupyter), `imageGroupOne` (VS Code-like), `imageGroupTwo` (RStudio)."""
+    cuda: bool = False
+    """Built with CUDA: useful only on a GPU pool."""
+
+    @property
+    def ref(self) -> str:
+        return f"{NOTEBOOK_SERVERS_REPOSITORY}/{self.name}:{NOTEBOOK_SERVERS_TAG}"
+
+
+NOTEBOOK_SERVERS_REPOSITORY = "ghcr.io/kubeflow/kubeflow/notebook-servers"
+NOTEBOOK_SERVERS_TAG = "v1.10.0"
+"""The images 26.03's Jupyter web app config offers (`applications/jupyter/jupyter-web-app/upstream/base/configs/
+spawner_ui_config.yaml`), at the tag it names. Its Intel Gaudi image is left out: the platform has NVIDIA GPUs only."""
+NOTEBOOK_IMAGES: tuple[NotebookImage, ...] = (
+    NotebookImage("jupyter-scipy", "image"),
+    NotebookImage("jupyter-pytorch-full", "image"),
+    NotebookImage("jupyter-pytorch-cuda-full", "image", cuda=True),
+    NotebookImage("jupyter-tensorflow-full", "image"),
+    NotebookImage("jupyter-tensorflow-cuda-full", "image", cuda=True),
+    NotebookImage("codeserver-python", "imageGroupOne"),
+    NotebookImage("rstudio-tidyverse", "imageGroupTwo"),
+)
+"""The first image of each group is the spawner's default for it."""
 VOLUMES_WEB_APP = Kustomization("applications/volumes-web-app/upstream/overlays/istio", "Volumes web app")
 TENSORBOARD_CONTROLLER = Kustomization(
     "applications/tensorboard/tensorboard-controller/upstream/overlays/kubeflow", "Tensorboard controller"
@@ -199,6 +237,11 @@ KNATIVE_SERVING = Kustomization("common/knative/knative-serving/overlays/gateway
 KSERVE = Kustomization("applications/kserve/kserve", "KServe")
 MODELS_WEB_APP = Kustomization("applications/kserve/models-web-app/overlays/kubeflow", "KServe models web app")
 MODEL_REGISTRY = Kustomization("applications/model-registry/upstream/overlays/db", "Model Registry", "kubeflow")
+MODEL_REGISTRY_EXTERNAL_DB = Kustomization(
+    "applications/model-registry/upstream/base", "Model Registry (external database)", "kubeflow"
+)
+"""`overlays/db` without its database: what ModelRegistry installs instead when its database is external
+(components/kubeflow/stores.py); an alternative of MODEL_REGISTRY, so not in KUSTOMIZATIONS."""
 MODEL_REGISTRY_ISTIO = Kustomization(
     "applications/model-registry/upstream/options/istio", "Model Registry (Istio)", "kubeflow"
 )

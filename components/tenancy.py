@@ -10,11 +10,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubeflow.base import pss_labels
 from components.kubeflow.ingress import INGRESS_GATEWAY_PRINCIPAL
-from components.labels import TEAM_LABEL
+from components.kubeflow.spawner import GpuPoolOffer
+from components.labels import TEAM_LABEL, pss_labels
 
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
 INGRESS_PRINCIPALS = [INGRESS_GATEWAY_PRINCIPAL, "cluster.local/ns/kubeflow/sa/ml-pipeline-ui"]
 """KFAM v1.10.0's principals (defaults of `ISTIO_INGRESS_GATEWAY_PRINCIPAL`, `KFP_UI_PRINCIPAL`)."""
 USERID_HEADER = "kubeflow-userid"
@@ -47,14 +46,6 @@ class Quota:
 
 
 @dataclass(frozen=True)
-class GpuPoolAccess:
-    """A GPU node pool the team may use, and the extra taint it carries (a team pool's own)."""
-
-    pool: str
-    team_taint: Mapping[str, str] | None = None
-
-
-@dataclass(frozen=True)
 class TenancyArgs:
     """Who the team is, what it may request, and the GPU pools it can reach."""
 
@@ -65,7 +56,8 @@ class TenancyArgs:
     quota: Quota
     default_request: Mapping[str, str]
     default_limit: Mapping[str, str]
-    gpu_pools: Sequence[GpuPoolAccess]
+    gpu_pools: Sequence[GpuPoolOffer]
+    """The GPU pools the team may use (`spawner.pools_for`): one PodDefault each."""
     provider: pulumi.ProviderResource
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
     depends_on: Sequence[pulumi.Resource] = ()
@@ -195,20 +187,19 @@ class TeamTenancy(pulumi.ComponentResource):
             )
 
     def _pod_defaults(self, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
-        for access in self.args.gpu_pools:
-            tolerations = [GPU_TOLERATION]
-            if access.team_taint:
-                tolerations.append({"operator": "Equal", **access.team_taint})
-            selector = f"gpu-{access.pool}"
+        """One per GPU pool the team may use, shown in the spawner's configurations as what the pool is: it tolerates
+        exactly the pool's taints (the GPU taint, a team pool's own). The PodDefault CRD of 26.03 has no node
+        affinity; the spawner's affinity options pin a notebook to a shared pool."""
+        for pool in self.args.gpu_pools:
             k8s.apiextensions.CustomResource(
-                f"{name}-poddefault-{access.pool}",
+                f"{name}-poddefault-{pool.pool}",
                 api_version="kubeflow.org/v1alpha1",
                 kind="PodDefault",
-                metadata=self._meta(selector, labels),
+                metadata=self._meta(pool.selector, labels),
                 spec={
-                    "desc": f"Run on GPU node pool {access.pool}",
-                    "selector": {"matchLabels": {selector: "true"}},
-                    "tolerations": tolerations,
+                    "desc": pool.description,
+                    "selector": {"matchLabels": {pool.selector: "true"}},
+                    "tolerations": pool.tolerations,
                 },
                 opts=opts,
             )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.labels import ENVIRONMENT_LABEL, GPU_POOL_LABEL, TEAM_LABEL
-from components.tanzu.specs import GPU_TAINT, ClusterSpec, PoolSpec
+from components.labels import ENVIRONMENT_LABEL, GPU_POOL_LABEL, GPU_TAINT, TEAM_LABEL
+from components.tanzu.specs import ClusterSpec, PoolSpec
 from infra.models.cluster import ClusterSettings, NodePool
 
 

@@ -10,8 +10,17 @@ import pulumi_kubernetes as k8s
 
 from components.kubeflow.platform import KubeflowArgs, KubeflowPlatform
 from components.kubeflow.settings import IdentitySettings, IngressSettings
+from components.kubeflow.stores import TeamArtifacts, TeamArtifactsArgs
 from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
 from components.services.gpu_operator import GpuOperator, GpuOperatorArgs, guest_driver_image
+from components.services.observability import (
+    ExistingPrometheusArgs,
+    GrafanaArgs,
+    Observability,
+    ObservabilityArgs,
+    dcgm_service_monitor,
+    selector_labels,
+)
 from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs
 from components.tenancy import TeamTenancy
 from components.vsphere.allocation import HostDevices
@@ -23,7 +32,13 @@ from components.vsphere.catalog import (
     VmClass,
     VmClassCatalog,
 )
-from components.vsphere.gpu_pool import GpuWorkerPool, PassthroughPoolArgs, VgpuPoolArgs
+from components.vsphere.gpu_pool import (
+    GpuWorkerPool,
+    PassthroughGpuPool,
+    PassthroughPoolArgs,
+    VgpuGpuPool,
+    VgpuPoolArgs,
+)
 from components.vsphere.guest_driver import GuestDriverSpec
 from components.vsphere.inventory import Inventory, InventoryArgs, lookup_inventory
 from components.vsphere.tags import Tags, TagsArgs
@@ -33,6 +48,8 @@ from infra.layers import InfraReference, workload_cluster_urn
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import NamespaceSettings, PassthroughPool, TemplateRef, VgpuPool, VmSettings
 from infra.models.kubeflow import LdapSettings
+from infra.models.stores import store_settings
+from infra.notebook_specs import spawner_settings
 from infra.protection import TEAM_STATEFUL_TYPES, protect_types
 from infra.settings import Settings
 from infra.team_specs import tenancy_args
@@ -75,11 +92,20 @@ class Platform(pulumi.ComponentResource):
         settings = self.settings
         vs = settings.vsphere
         self.inventory = lookup_inventory(_inventory_args(settings), parent=self)
-        self.tags = Tags(f"{name}-tags", TagsArgs(settings.stack, [t.name for t in settings.teams]), opts=self.child)
+        self.tags = Tags(
+            f"{name}-tags",
+            TagsArgs(environment=settings.stack, teams=[t.name for t in settings.teams]),
+            opts=self.child,
+        )
         self.libraries = ContentLibraries(
             f"{name}-libraries",
             [
-                SubscribedLibrary(lib.name, str(lib.subscription_url), lib.on_demand, lib.automatic_sync)
+                SubscribedLibrary(
+                    name=lib.name,
+                    subscription_url=str(lib.subscription_url),
+                    on_demand=lib.on_demand,
+                    automatic_sync=lib.automatic_sync,
+                )
                 for lib in vs.content_libraries
             ],
             datastore_id=self.inventory.datastore_id,
@@ -89,7 +115,14 @@ class Platform(pulumi.ComponentResource):
         self.vm_classes = VmClassCatalog(
             f"{name}-vm-classes",
             [
-                VmClass(c.name, c.cpus, c.memory_mib, c.cpu_reservation, c.reserved_memory_percent, c.vgpu_devices)
+                VmClass(
+                    name=c.name,
+                    cpus=c.cpus,
+                    memory_mib=c.memory_mib,
+                    cpu_reservation=c.cpu_reservation,
+                    memory_reservation=c.reserved_memory_percent,
+                    vgpu_devices=c.vgpu_devices,
+                )
                 for c in vs.vm_classes
             ],
             opts=self.child,
@@ -107,6 +140,10 @@ class Platform(pulumi.ComponentResource):
         self.kubeflow = self._kubeflow() if self.settings.kubeflow else None
         if self.kubeflow is not None:
             self._teams(self.kubeflow)
+        observability = self.settings.observability
+        if observability is not None and observability.enabled:
+            for cluster in self.settings.clusters:
+                self._observability(cluster)
 
     def _namespace(self, name: str, ns: NamespaceSettings) -> SupervisorNamespace:
         vs = self.settings.vsphere
@@ -169,6 +206,9 @@ class Platform(pulumi.ComponentResource):
                     time_slicing_replicas=operator.time_slicing.replicas if operator.time_slicing else None,
                     gpu_taints=spec.gpu_taints,
                     labels={ENVIRONMENT_LABEL: self.settings.stack},
+                    dcgm_service_monitor=dcgm_service_monitor(selector_labels(self._existing_prometheus()))
+                    if self.settings.observability is not None and self.settings.observability.enabled
+                    else None,
                 ),
                 # In the platform layer the WorkloadCluster is the infra stack's: the old parent becomes an alias.
                 opts=pulumi.ResourceOptions(parent=workload)
@@ -177,6 +217,53 @@ class Platform(pulumi.ComponentResource):
                     parent=self, aliases=[pulumi.Alias(parent=workload_cluster_urn(cluster.name))]
                 ),
             )
+
+    def _existing_prometheus(self) -> ExistingPrometheusArgs | None:
+        observability = self.settings.observability
+        existing = observability.existing if observability is not None else None
+        if existing is None:
+            return None
+        return ExistingPrometheusArgs(
+            namespace=existing.namespace,
+            selector_labels=existing.selector_labels,
+            dashboard_label=(existing.dashboard_label, existing.dashboard_label_value),
+        )
+
+    def _observability(self, cluster: ClusterSettings) -> None:
+        """Metrics and alerts in each cluster running the GPU Operator or Kubeflow; Grafana behind Kubeflow's login."""
+        observability = self.settings.observability
+        assert observability is not None
+        kf = self.settings.kubeflow
+        gpu = cluster.gpu_operator is not None and cluster.gpu_operator.enabled
+        kubeflow = self.kubeflow if kf is not None and kf.cluster == cluster.name else None
+        if not gpu and kubeflow is None:
+            return
+        existing = self._existing_prometheus()
+        grafana = None
+        if kubeflow is not None and kf is not None and existing is None:
+            gateway = [kubeflow.components[c] for c in ("istio", "oauth2Proxy") if c in kubeflow.components]
+            grafana = GrafanaArgs(
+                hostname=kf.hostname or self.settings.environment.domain,
+                path=observability.grafana.path,
+                default_role=observability.grafana.default_role,
+                depends_on=gateway,
+            )
+        Observability(
+            f"{cluster.name}-observability",
+            ObservabilityArgs(
+                provider=self.providers[cluster.name],
+                gpu_operator=gpu,
+                kubeflow_components=sorted(kubeflow.components) if kubeflow is not None else None,
+                kubeflow_metrics=observability.kubeflow_metrics,
+                existing=existing,
+                retention=observability.stack.retention,
+                storage_gib=observability.stack.storage_gib,
+                storage_class=cluster.storage_class,
+                grafana=grafana,
+                labels={ENVIRONMENT_LABEL: self.settings.stack},
+            ),
+            opts=self.child,
+        )
 
     def _teams(self, kubeflow: KubeflowPlatform) -> None:
         """Per team: its profile and access in the Kubeflow cluster (its pools and VMs are built with the rest)."""
@@ -187,10 +274,36 @@ class Platform(pulumi.ComponentResource):
             parent=self, transformations=[protect_types(TEAM_STATEFUL_TYPES)] if self.protect else None
         )
         ready = [kubeflow.components[c] for c in ("profiles", "admissionWebhook") if c in kubeflow.components]
+        stores = store_settings(kf.stores, self.settings.secrets.store_credentials)
+        artifacts = stores.pipelines.object_store if stores is not None and stores.pipelines is not None else None
         for team in self.settings.teams:
-            args = tenancy_args(team, self.settings.stack, cluster, self.providers[kf.cluster], ready)
-            if args is not None:
-                TeamTenancy(f"{self.settings.stack}-{team.name}", args, opts=tenancy)
+            args = tenancy_args(
+                team,
+                self.settings.stack,
+                cluster,
+                self.providers[kf.cluster],
+                ready,
+                vm_classes=self.settings.vsphere.vm_classes,
+            )
+            if args is None:
+                continue
+            tenant = TeamTenancy(f"{self.settings.stack}-{team.name}", args, opts=tenancy)
+            if artifacts is not None:
+                # With an external object store upstream's pipelines profile controller is off: what it would
+                # make in the team's namespace (its pipeline root under the team's prefix) is made here.
+                TeamArtifacts(
+                    f"{self.settings.stack}-{team.name}-artifacts",
+                    TeamArtifactsArgs(
+                        team=team.name,
+                        namespace=team.name,
+                        store=artifacts,
+                        provider=self.providers[kf.cluster],
+                        credentials={k: pulumi.Output.secret(v) for k, v in artifacts.credentials.values.items()},
+                        labels={TEAM_LABEL: team.name, ENVIRONMENT_LABEL: self.settings.stack},
+                        depends_on=[tenant],
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
 
     def _nls_token(self) -> pulumi.Output[str]:
         token = self.settings.secrets.nls_client_token
@@ -243,6 +356,8 @@ class Platform(pulumi.ComponentResource):
                 ),
                 labels={ENVIRONMENT_LABEL: self.settings.stack},
                 raw_serving=kf.serving.raw_deployment,
+                notebooks=spawner_settings(self.settings),
+                stores=store_settings(kf.stores, secrets.store_credentials),
             ),
             opts=self.child,
         )
@@ -250,17 +365,22 @@ class Platform(pulumi.ComponentResource):
     def _template(self, ref: TemplateRef) -> Template:
         """The clone source; a library this stack subscribes is passed by ID, never looked up by name."""
         library_id = self.libraries.library_ids.get(ref.content_library) if ref.content_library else None
-        return Template(ref.name, ref.content_library, ref.item_type, ref.firmware, library_id)
+        return Template(
+            name=ref.name,
+            content_library=ref.content_library,
+            item_type=ref.item_type,
+            firmware=ref.firmware,
+            library_id=library_id,
+        )
 
-    def _placement(self, network: str, host_id: pulumi.Input[str] | None = None) -> Placement:
+    def _placement(self, network: str) -> Placement:
         inv = self.inventory
         return Placement(
-            inv.datacenter_id,
-            inv.resource_pool_id,
-            inv.datastore_id,
-            self.settings.vsphere.folder,
-            [inv.network_ids[network]],
-            host_id,
+            datacenter_id=inv.datacenter_id,
+            resource_pool_id=inv.resource_pool_id,
+            datastore_id=inv.datastore_id,
+            folder=self.settings.vsphere.folder,
+            network_ids=[inv.network_ids[network]],
         )
 
     def _vm(self, vm: VmSettings) -> VirtualMachine:
@@ -287,27 +407,28 @@ class Platform(pulumi.ComponentResource):
             assert self.supervisor is not None, "settings require the Supervisor kubeconfig for vGPU pools"
             labels = {ENVIRONMENT_LABEL: self.settings.stack, **({TEAM_LABEL: pool.team} if pool.team else {})}
             namespace = self.namespaces[pool.namespace].namespace
-            return GpuWorkerPool(
+            return VgpuGpuPool(
                 pool.name,
                 VgpuPoolArgs(
-                    pool.replicas,
-                    namespace.name,
-                    pool.vm_class,
-                    pool.image,
-                    pool.storage_class,
-                    self.supervisor,
-                    labels,
-                    user_data,
+                    replicas=pool.replicas,
+                    namespace=namespace.name,
+                    vm_class=pool.vm_class,
+                    image=pool.image,
+                    storage_class=pool.storage_class,
+                    provider=self.supervisor,
+                    labels=labels,
+                    user_data=user_data,
                     protect=self.protect,
-                    guest_driver=GuestDriverSpec(pool.guest_driver.url, pool.guest_driver.license_feature_type)
+                    guest_driver=GuestDriverSpec(
+                        url=pool.guest_driver.url, feature_type=pool.guest_driver.license_feature_type
+                    )
                     if pool.guest_driver
                     else None,
                     licence_token=self._nls_token() if pool.guest_driver else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
-        inv = self.inventory
-        return GpuWorkerPool(
+        return PassthroughGpuPool(
             pool.name,
             PassthroughPoolArgs(
                 hosts=[HostDevices(h.name, tuple(h.devices)) for h in pool.hosts],
@@ -318,11 +439,7 @@ class Platform(pulumi.ComponentResource):
                 memory_mib=pool.memory_mib,
                 disk_gib=pool.disk_gib,
                 template=self._template(pool.template),
-                datacenter_id=inv.datacenter_id,
-                resource_pool_id=inv.resource_pool_id,
-                datastore_id=inv.datastore_id,
-                folder=self.settings.vsphere.folder,
-                network_ids=[inv.network_ids["management"]],
+                placement=self._placement("management"),
                 tag_ids=self.tags.tags_for(pool.team),
                 user_data=user_data,
                 team=pool.team,
@@ -359,7 +476,12 @@ def _inventory_args(settings: Settings) -> InventoryArgs:
     if vs.networks.workload:
         networks["workload"] = vs.networks.workload
     return InventoryArgs(
-        vs.datacenter, vs.compute_cluster, vs.datastore, networks, list(vs.storage_policies), vs.resource_pool
+        datacenter=vs.datacenter,
+        compute_cluster=vs.compute_cluster,
+        datastore=vs.datastore,
+        networks=networks,
+        storage_policies=list(vs.storage_policies),
+        resource_pool=vs.resource_pool,
     )
 
 

@@ -9,6 +9,7 @@ import pulumi
 from components.mirror import RegistryMirror
 from infra import paths
 from infra.layers import CLUSTERS_OUTPUT
+from infra.metering import MeteredResources
 from infra.platform import build_platform
 from infra.settings import load_from_runtime
 
@@ -22,7 +23,10 @@ def main(root: Path = paths.PROJECT_ROOT) -> None:
         pulumi.runtime.register_resource_transform(
             RegistryMirror(mirror.host, str(mirror.manifests).rstrip("/"), mirror.pull_secret).transform()
         )
+    metered = MeteredResources() if settings.layer == "infra" else None
     platform = build_platform(settings)
+    if metered is not None:
+        metered.export()
     if settings.layer != "platform":
         # What the platform layer's StackReference reads (infra/layers.py): each cluster's admin kubeconfig.
         pulumi.export(

@@ -83,9 +83,11 @@ def _field(annotation: Any, module: Any) -> Field:
     return Field(object)
 
 
-def check_provider_keys(config: Mapping[str, str], secret_keys: frozenset[str], file: str) -> list[Problem]:
-    """Unknown namespaces or provider keys, values of the wrong type, missing vCenter credentials, and
-    credentials in plain text."""
+def check_provider_keys(
+    config: Mapping[str, str], secret_keys: frozenset[str], file: str, *, needs_vcenter: bool = True
+) -> list[Problem]:
+    """Unknown namespaces or provider keys, values of the wrong type, missing vCenter credentials (unless the
+    stack makes no vCenter call: the platform layer), and credentials in plain text."""
     problems: list[Problem] = []
     for key in sorted(config):
         namespace, _, name = key.partition(":")
@@ -99,7 +101,7 @@ def check_provider_keys(config: Mapping[str, str], secret_keys: frozenset[str], 
         elif key not in secret_keys:
             # A secret's text is the decrypted value: a password may look like anything, so only its presence counts.
             problems += _check_value(file, key, provider_schema(namespace)[name], _decoded(config[key]))
-    for key in _REQUIRED:
+    for key in _REQUIRED if needs_vcenter else ():
         if key not in config:
             problems.append(Problem(file, key, "required key is missing: add it with `pulumi config set`"))
     for key in PROVIDER_SECRETS:

@@ -1,7 +1,7 @@
 """All configuration reading: the stack's config and every team file, validated into one Settings.
 
 Under `pulumi up` the engine hands the stack's config to the program; under `kfvs` the stack file
-is read and handed over the same way (infra/kfvs/stackfile.py). Either way, this module is the
+is read and handed over the same way (infra/stackfile.py). Either way, this module is the
 only place that reads configuration, and it raises ConfigError (every problem at once) before the
 program registers anything.
 """
@@ -21,18 +21,29 @@ from infra import paths
 from infra.crosscheck import TeamContext, check_clusters, check_kubeflow, check_team_requests, check_vsphere
 from infra.errors import ConfigError, Problem
 from infra.gpu_checks import check_gpu_config
-from infra.layers import LAYERS, Layer, default_infra_stack, environment_of
+from infra.layer_config import (
+    attribute,
+    infra_stack_name,
+    layer_of,
+    misplaced_keys,
+    other_layer,
+    with_layer_keys,
+)
+from infra.layers import LAYERS, Layer, default_infra_stack, environment_of, layer_stack
 from infra.loading import load_json, load_yaml, read_config_file
 from infra.models.base import Model
 from infra.models.cluster import ClusterSettings
 from infra.models.compute import VgpuPool
 from infra.models.inventory import EnvironmentSettings, VsphereSettings
 from infra.models.kubeflow import KubeflowSettings, RegistryMirrorSettings
+from infra.models.observability import ObservabilitySettings
+from infra.models.stores import check_stores
 from infra.models.team import TEAM_FILE_SUFFIX, Team, team_file_problem
 from infra.name_checks import check_derived_names, check_team_identity
 from infra.policy_configs import check_policy_configs
 from infra.provider_keys import check_provider_keys
 from infra.secret_checks import check_document_values, check_environment, check_plain_values
+from infra.stackfile import read_stack_config
 from infra.team_specs import resolve_team_requests
 from infra.validation import problems_from
 
@@ -45,6 +56,8 @@ class StackConfig(Model):
     clusters: list[ClusterSettings] = Field(default_factory=list[ClusterSettings])
     kubeflow: KubeflowSettings | None = None
     registry_mirror: RegistryMirrorSettings | None = None
+    observability: ObservabilitySettings | None = None
+    """Platform layer: Prometheus, dashboards, alert rules and Grafana (components/services/observability.py)."""
     layer: Layer | None = None
     """`infra` or `platform` (docs/LAYERS.md); unset, the stack is the whole environment."""
     infra_stack: str | None = None
@@ -55,6 +68,8 @@ class StackConfig(Model):
     nls_client_token: SecretStr | None = None
     oidc_client_secret: SecretStr | None = None
     ldap_bind_password: SecretStr | None = None
+    store_credentials: dict[str, SecretStr] | None = None
+    """Entries named by kubeflow.stores credentials (infra/models/stores.py)."""
 
 
 SUPERVISOR_KUBECONFIG = "supervisorKubeconfig"
@@ -77,6 +92,8 @@ class Secrets(BaseModel):
     nls_client_token: SecretStr | None = None
     oidc_client_secret: SecretStr | None = None
     ldap_bind_password: SecretStr | None = None
+    store_credentials: dict[str, SecretStr] | None = None
+    """Entries named by kubeflow.stores credentials (infra/models/stores.py)."""
 
 
 class Settings(BaseModel):
@@ -94,6 +111,7 @@ class Settings(BaseModel):
     clusters: tuple[ClusterSettings, ...]
     kubeflow: KubeflowSettings | None
     registry_mirror: RegistryMirrorSettings | None
+    observability: ObservabilitySettings | None = None
     teams: tuple[Team, ...]
     secret_keys: frozenset[str]
     secrets: Secrets = Secrets()
@@ -109,10 +127,16 @@ def load_settings(
     """Validate the stack's config and the team files together; raise ConfigError listing all problems."""
     stack_file = paths.relative(paths.stack_file(stack, root), root)
     problems: list[Problem] = []
+    layer = layer_of(config)
+    other_file: str | None = None
+    misplaced: list[Problem] = []
+    if layer in LAYERS:
+        misplaced = misplaced_keys(config, layer, stack, stack_file)
+        config, other_file = environment_config(stack, layer, config, root)
     stack_config = _stack_config(config, stack_file, problems)
     # A layer's stack (`dev-infra`) names its resources, labels and team entries for its environment (`dev`).
     stack = environment_of(stack, stack_config.layer if stack_config else None)
-    problems += check_provider_keys(config, secret_keys, stack_file)
+    problems += check_provider_keys(config, secret_keys, stack_file, needs_vcenter=layer != "platform")
     problems += check_plain_values(config, secret_keys, stack_file)
     problems += check_policy_configs(stack, root, stack_config.environment.tier if stack_config else None)
     before = len(problems)
@@ -129,6 +153,15 @@ def load_settings(
             stack_config.kubeflow, stack_config.clusters, stack_config.environment.tier, stack_file
         )
         problems += _check_secrets(stack_config, secret_keys, stack_file)
+        if stack_config.kubeflow is not None and stack_config.layer != "infra":
+            # The store credentials are the platform layer's secrets (the infra layer sees none of them).
+            problems += check_stores(
+                stack_config.kubeflow.stores,
+                stack_config.kubeflow.components.enabled(),
+                stack_config.store_credentials,
+                secret_keys,
+                stack_file,
+            )
         problems += check_environment(stack, stack_config.environment.tier, config, stack_file)
         problems += check_derived_names(
             stack,
@@ -145,6 +178,9 @@ def load_settings(
             team_files,
             TeamContext(stack, _environments(root), stack_config.kubeflow, stack_config.clusters, stack_config.vsphere),
         )
+    if other_file is not None and layer in LAYERS:
+        # A key of the other layer found in this file stays this file's problem (misplaced keys, not remapped).
+        problems = misplaced + attribute(problems, stack_file, other_file, other_layer(layer))
     if problems or stack_config is None:
         raise ConfigError(problems)
     # Team requests become pools here, once: the program builds them like the stack's own.
@@ -170,6 +206,7 @@ def load_settings(
         clusters=resolved.clusters,
         kubeflow=stack_config.kubeflow,
         registry_mirror=stack_config.registry_mirror,
+        observability=stack_config.observability,
         teams=teams,
         secret_keys=secret_keys,
         secrets=Secrets(
@@ -178,8 +215,43 @@ def load_settings(
             nls_client_token=stack_config.nls_client_token,
             oidc_client_secret=stack_config.oidc_client_secret,
             ldap_bind_password=stack_config.ldap_bind_password,
+            store_credentials=stack_config.store_credentials,
         ),
     )
+
+
+def environment_config(stack: str, layer: Layer, config: Mapping[str, str], root: Path) -> tuple[dict[str, str], str]:
+    """The environment's configuration as seen from one layer's stack: its own file's keys and the other layer's
+    file's plain keys (infra/layer_config.py), and that other file's name. The platform layer cannot do without
+    its infra layer's file; the infra layer can do without a platform layer (an environment without Kubeflow)."""
+    stack_file = paths.relative(paths.stack_file(stack, root), root)
+    environment = environment_of(stack, layer)
+    other = other_layer(layer)
+    other_stack = (
+        infra_stack_name(config.get(f"{paths.PROJECT_NAME}:infraStack"), environment)
+        if layer == "platform"
+        else layer_stack(environment, "platform")
+    )
+    other_file = paths.relative(paths.stack_file(other_stack, root), root)
+    if not paths.stack_file(other_stack, root).is_file():
+        if layer == "infra":
+            return dict(config), other_file
+        raise ConfigError(
+            [
+                Problem(
+                    stack_file,
+                    f"{paths.PROJECT_NAME}:layer",
+                    f"the platform layer takes the environment, vSphere and clusters from its infra layer's file "
+                    f"{other_file}, which does not exist: add it, or set infraStack to the infra layer's stack",
+                )
+            ]
+        )
+    other_config, other_secrets = read_stack_config(other_stack, root)
+    if layer_of(other_config) != other:
+        raise ConfigError(
+            [Problem(other_file, f"{paths.PROJECT_NAME}:layer", f"must be `{other}`: {stack_file} is its other layer")]
+        )
+    return with_layer_keys(config, other_config, other_secrets, other), other_file
 
 
 def _environments(root: Path) -> list[str]:
@@ -206,25 +278,32 @@ def _stack_config(config: Mapping[str, str], file: str, problems: list[Problem])
         return None
 
 
-def _check_secrets(config: StackConfig, secret_keys: frozenset[str], file: str) -> list[Problem]:
-    """Secrets some features need: present when needed, and never stored in plain text."""
-    vgpu_pools = [p.name for p in config.vsphere.gpu_pools if isinstance(p, VgpuPool)]
-    operators = [c.name for c in config.clusters if c.gpu_operator and c.gpu_operator.enabled]
+def secret_needs(config: StackConfig) -> dict[str, list[str]]:
+    """Each secret of the project's namespace these settings make the program read, and what reads it, in the
+    layer that reads it (`kfvs secrets` and the checks below share this table)."""
+    operators = [
+        f"the GPU Operator of cluster {c.name}" for c in config.clusters if c.gpu_operator and c.gpu_operator.enabled
+    ]
     licensed = [
         f"the guest driver of vGPU pool {p.name}"
         for p in config.vsphere.gpu_pools
         if isinstance(p, VgpuPool) and p.guest_driver is not None
     ]
+    vgpu_pools = [f"vGPU pool {p.name}" for p in config.vsphere.gpu_pools if isinstance(p, VgpuPool)]
     auth = config.kubeflow.auth.mode if config.kubeflow is not None else None
-    needs = {
-        SUPERVISOR_KUBECONFIG: (
-            [f"vGPU pool {n}" for n in vgpu_pools] + [f"cluster {c.name}" for c in config.clusters]
-        ),
-        NGC_API_KEY: [f"the GPU Operator of cluster {n}" for n in operators],
-        NLS_CLIENT_TOKEN: [f"the GPU Operator of cluster {n}" for n in operators] + licensed,
-        OIDC_CLIENT_SECRET: ["kubeflow.auth.mode oidc"] if auth == "oidc" else [],
-        LDAP_BIND_PASSWORD: ["kubeflow.auth.mode ldap"] if auth == "ldap" else [],
+    infra = config.layer != "platform"
+    platform = config.layer != "infra"
+    return {
+        SUPERVISOR_KUBECONFIG: [*vgpu_pools, *(f"cluster {c.name}" for c in config.clusters)] if infra else [],
+        NGC_API_KEY: operators if platform else [],
+        NLS_CLIENT_TOKEN: [*(operators if platform else []), *(licensed if infra else [])],
+        OIDC_CLIENT_SECRET: ["Kubeflow's OIDC login (kubeflow.auth.mode: oidc)"] if platform and auth == "oidc" else [],
+        LDAP_BIND_PASSWORD: ["Kubeflow's LDAP login (kubeflow.auth.mode: ldap)"] if platform and auth == "ldap" else [],
     }
+
+
+def _check_secrets(config: StackConfig, secret_keys: frozenset[str], file: str) -> list[Problem]:
+    """Secrets some features need: present when needed (in the layer that uses them), never in plain text."""
     values = {
         SUPERVISOR_KUBECONFIG: config.supervisor_kubeconfig,
         NGC_API_KEY: config.ngc_api_key,
@@ -233,7 +312,7 @@ def _check_secrets(config: StackConfig, secret_keys: frozenset[str], file: str) 
         LDAP_BIND_PASSWORD: config.ldap_bind_password,
     }
     problems: list[Problem] = []
-    for name, users in needs.items():
+    for name, users in secret_needs(config).items():
         key = f"{paths.PROJECT_NAME}:{name}"
         if values[name] is None and users:
             problems.append(

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 import pulumi
 from pydantic import ValidationError
 
+from components.kubeflow.spawner import pools_for
 from components.labels import ENVIRONMENT_LABEL, TEAM_LABEL
-from components.tenancy import GpuPoolAccess, Quota, TenancyArgs
+from components.tenancy import Quota, TenancyArgs
 from infra.errors import Problem
 from infra.models.cluster import ClusterSettings, NodePool, Taint
-from infra.models.compute import VgpuPool
+from infra.models.compute import VgpuPool, VmClassSettings
 from infra.models.inventory import VsphereSettings
 from infra.models.kubeflow import KubeflowSettings
 from infra.models.team import Team
+from infra.notebook_specs import gpu_pool_offers
 
 
 def team_pool_name(team: str) -> str:
@@ -113,18 +115,16 @@ def tenancy_args(
     cluster: ClusterSettings,
     provider: pulumi.ProviderResource,
     depends_on: Sequence[pulumi.Resource],
+    *,
+    vm_classes: Sequence[VmClassSettings] = (),
 ) -> TenancyArgs | None:
-    """The team's profile here, or None when it asks for none."""
+    """The team's profile here, or None when it asks for none; a PodDefault per GPU pool of `cluster` it may use,
+    described by the VM classes."""
     request = team.environments.get(stack)
     if request is None or request.profile is None:
         return None
     quota, defaults = request.profile.quota, request.profile.notebook_defaults
-    shared = [GpuPoolAccess(p.name) for p in cluster.node_pools if p.gpu and p.team is None]
-    own = (
-        [GpuPoolAccess(team_pool_name(team.name), {"key": TEAM_LABEL, "value": team.name, "effect": "NoSchedule"})]
-        if request.gpu_node_pool
-        else []
-    )
+    pools = pools_for(gpu_pool_offers(cluster, vm_classes), team.name)
     return TenancyArgs(
         team=team.name,
         owner=team.owners[0],
@@ -133,7 +133,7 @@ def tenancy_args(
         quota=Quota(quota.cpu, quota.memory_gib, quota.gpus, quota.storage_gib, quota.volumes),
         default_request={"cpu": _cpu(defaults.cpu), "memory": _gib(defaults.memory_gib)},
         default_limit={"cpu": _cpu(defaults.cpu_limit), "memory": _gib(defaults.memory_limit_gib)},
-        gpu_pools=[*own, *shared],
+        gpu_pools=pools,
         provider=provider,
         labels={ENVIRONMENT_LABEL: stack},
         depends_on=depends_on,

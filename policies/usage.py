@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,12 @@ VM_SERVICE_VM = "kubernetes:vmoperator.vmware.com/v1alpha3:VirtualMachine"
 CAPI_CLUSTER = "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
 TKC = "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
 PROFILE = "kubernetes:kubeflow.org/v1:Profile"
+
+METERED_TYPES = frozenset({VM, VM_CLASS, VM_SERVICE_VM, CAPI_CLUSTER, TKC, PROFILE})
+"""Every type `plan_usage` reads."""
+METERED_OUTPUT = "meteredResources"
+"""The infra layer's export of its metered resources' inputs, read by the platform layer (infra/metering.py)."""
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 PROFILE_QUOTA = "profile"
 NODE_POOL = "nodePool"
@@ -124,6 +130,21 @@ def plan_usage(resources: Iterable[Resource]) -> PlanUsage:
         _METERS.get(r.type, _nothing)(r, classes, plan)
     plan.teams = dict(plan.teams)
     return plan
+
+
+def referenced(resources: Iterable[Resource]) -> list[Resource]:
+    """The other layer's metered resources, as its StackReference's outputs carry them (infra/metering.py)."""
+    found: list[Resource] = []
+    for r in resources:
+        if r.type != STACK_REFERENCE:
+            continue
+        outputs = r.props.get("outputs")
+        items = outputs.get(METERED_OUTPUT) if isinstance(outputs, Mapping) else None
+        # pulumi_policy hands lists over as a Sequence proxy, not a list.
+        for item in items if isinstance(items, Sequence) and not isinstance(items, str) else []:
+            if isinstance(item, Mapping) and isinstance(item.get("props"), Mapping):
+                found.append(Resource(str(item.get("type")), str(item.get("urn")), item["props"]))
+    return found
 
 
 def team_usage(resources: Iterable[Resource]) -> dict[str, Usage]:

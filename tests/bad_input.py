@@ -8,6 +8,7 @@ no secret echoed, and (through the CLI) an end within `CLI_TIMEOUT_S`.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import yaml
 
 from infra.errors import ConfigError, Problem
 from infra.kfvs.run import validate_stack
+from tests.environment_files import edit_stack_config, owner_file
 
 STACK = "stacks/Pulumi.dev.yaml"
 TEAM = "stacks/teams/vision.yaml"
@@ -46,12 +48,21 @@ class Case:
 
     def names(self, problem: Problem) -> bool:
         """The problem is about this case's file and key."""
-        if problem.file != self.file:
+        if problem.file != self.file and problem.file != _layer_file(self.file, self.key):
             return False
         return problem.key.startswith(self.key) if self.key_prefix else problem.key == self.key
 
     def __str__(self) -> str:
         return self.id
+
+
+def _layer_file(file: str, key: str) -> str:
+    """An environment's stack file as the split names it: the layer's file that holds `key`
+    (tests/environment_files.py), for a case written against `stacks/Pulumi.<env>.yaml`."""
+    match = re.fullmatch(r"stacks/Pulumi\.([a-z0-9-]+)\.yaml", file)
+    if match is None or match.group(1).endswith(("-infra", "-platform")):
+        return file
+    return owner_file(match.group(1), key)
 
 
 def cases(*items: Case) -> pytest.MarkDecorator:
@@ -152,10 +163,7 @@ def stack_config(change: Callable[[dict[str, Any]], None], stack: str = "dev") -
     """An edit of a stack file's `config` mapping (a YAML round trip)."""
 
     def edit(project: Path) -> None:
-        path = project / f"stacks/Pulumi.{stack}.yaml"
-        document = yaml.safe_load(path.read_text())
-        change(document["config"])
-        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        edit_stack_config(project, stack, change)
 
     return edit
 

@@ -18,6 +18,7 @@ from infra.kfvs.lint.cli_support import fill_chart_inputs
 from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
+from tests.environment_files import edit_environment
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
 
@@ -57,12 +58,15 @@ def kfvs(project: Path) -> KfvsRunner:
 
 
 def stack_problems(project: Path, edit: Callable[[dict[str, Any]], None], stack: str = "dev") -> dict[str, list[str]]:
-    """Apply `edit` to the stack file's `config` mapping; every problem validation then reports, by key (a key
-    may have several: none is dropped)."""
+    """Apply `edit` to the stack file's `config` mapping (an environment's: both layers' files, as one); every
+    problem validation then reports, by key (a key may have several: none is dropped)."""
     path = project / f"stacks/Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text())
-    edit(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    if path.is_file():
+        document = yaml.safe_load(path.read_text())
+        edit(document["config"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+    else:
+        edit_environment(project, stack, edit)
     with pytest.raises(ConfigError) as caught:
         validate_stack(stack, project)
     problems: dict[str, list[str]] = {}

@@ -111,7 +111,7 @@ _RESERVED = ["default", "kube-system", "kube-anything", "kubeflow", "istio-syste
             team_doc(_team_vms("kubeflow-dev"))(p),
         ),
         "environments.dev.gpuVms",
-        "as does VM 'dev-vision-gpu-vms-0' (stacks/Pulumi.dev.yaml: kubeflow-vsphere:vsphere.vms[0].name)",
+        "as does VM 'dev-vision-gpu-vms-0' (stacks/Pulumi.dev-infra.yaml: kubeflow-vsphere:vsphere.vms[0].name)",
     ),
     Case(
         "team-vms-pool-named-like-a-stack-pool",

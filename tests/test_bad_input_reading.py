@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from infra.errors import ConfigError, Problem
 from infra.kfvs.run import validate_stack
-from infra.kfvs.stackfile import read_stack_config
 from infra.loading import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_json, load_yaml
 from infra.settings import load_settings
+from infra.stackfile import read_stack_config
 from tests.bad_input import (
     FILE_KINDS,
     POLICY,

@@ -23,9 +23,9 @@ from infra import paths
 from infra.errors import ConfigError, Problem
 from infra.kfvs.recorder import DuplicateUrnError, Registration, record
 from infra.kfvs.run import record_stack, validate_stack
-from infra.kfvs.stackfile import read_stack_config
 from infra.models.team import TEAM_NAME_MAX
 from infra.program import main
+from infra.stackfile import read_stack_config
 from tests.bad_input import POLICY, STACK, TEAM, Case, cases, kfvs, replace, stack_config, team_doc
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"

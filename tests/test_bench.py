@@ -49,7 +49,7 @@ def test_generated_environments_hold_only_generated_teams_whatever_the_repositor
         assert sorted(p.name for p in (env / "stacks/teams").iterdir()) == generated
         quotas = json.loads((env / "policies/quotas/config/dev.json").read_text())["team-quotas"]
         assert sorted(quotas["teams"]) == [name.removesuffix(".yaml") for name in generated]
-        assert "team:" not in (env / "stacks/Pulumi.dev.yaml").read_text()
+        assert "team:" not in (env / "stacks/Pulumi.dev-infra.yaml").read_text()
     plans = [record_stack("dev", env)[1] for env in (before, after)]
     assert plans[0].resources.keys() == plans[1].resources.keys()
     # Budgets fit the generated teams exactly: the quota pack finds nothing (the guardrails are the stack's own).

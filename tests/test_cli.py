@@ -18,8 +18,15 @@ import yaml
 
 from infra.kfvs.progress import Progress, stderr_console
 from tests.conftest import KfvsRunner, git
+from tests.environment_files import edit_stack_config
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+NAMES = "dev, prod, sandbox, staging, " + ", ".join(
+    f"{env}-{layer}" for env in ("dev", "prod", "sandbox", "staging") for layer in ("infra", "platform")
+)
+"""Environments, then every stack file's stack."""
 
 
 def _assert_clean_failure(run_stderr: str, returncode: int) -> list[str]:
@@ -113,11 +120,11 @@ def test_broken_inputs_fail_cleanly_one_line_each(kfvs: KfvsRunner, project: Pat
 def test_missing_stack_and_malformed_stack_file(kfvs: KfvsRunner, project: Path) -> None:
     run = kfvs("plan", "nope")
     lines = _assert_clean_failure(run.stderr, run.returncode)
-    assert lines == ["  stacks/Pulumi.nope.yaml: no such stack; stacks here: dev, prod, sandbox, staging"]
-    (project / "stacks/Pulumi.staging.yaml").write_text("config:\n  a: [\n")
+    assert lines == [f"  stacks/Pulumi.nope.yaml: no such stack or environment; here: {NAMES}"]
+    (project / "stacks/Pulumi.staging-infra.yaml").write_text("config:\n  a: [\n")
     run = kfvs("validate", "staging")
     lines = _assert_clean_failure(run.stderr, run.returncode)
-    assert lines[0].startswith("  stacks/Pulumi.staging.yaml: malformed YAML")
+    assert lines[0].startswith("  stacks/Pulumi.staging-infra.yaml: malformed YAML")
 
 
 def test_validate_reports_success(kfvs: KfvsRunner) -> None:
@@ -144,10 +151,10 @@ def test_two_formats_at_once_are_refused_not_silently_json(kfvs: KfvsRunner) -> 
 
 def test_usage_names_the_stacks(kfvs: KfvsRunner) -> None:
     top = kfvs("--help")
-    assert "Stacks here: dev, prod, sandbox, staging." in top.stdout
+    assert f"Stacks here: {NAMES}." in " ".join(top.stdout.split())
     for command in ("plan", "diff", "check", "validate"):
         bare = kfvs(command)  # no stack: the command's help, not a bare "missing argument"
-        assert "one of: dev, prod, sandbox, staging" in bare.stdout + bare.stderr, command
+        assert f"one of: {NAMES}" in " ".join((bare.stdout + bare.stderr).split()), command
     helped = kfvs("plan", "--help")
     assert "--format" in helped.stdout
     assert "--json" not in helped.stdout
@@ -155,10 +162,7 @@ def test_usage_names_the_stacks(kfvs: KfvsRunner) -> None:
 
 
 def _edit_stack(project: Path, stack: str, **values: Any) -> None:
-    path = project / f"stacks/Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text())
-    document["config"].update(values)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    edit_stack_config(project, stack, lambda config: config.update(values))
 
 
 def test_provider_keys_are_checked_for_type_one_line_each(kfvs: KfvsRunner, project: Path) -> None:
@@ -175,15 +179,15 @@ def test_provider_keys_are_checked_for_type_one_line_each(kfvs: KfvsRunner, proj
     run = kfvs("validate", "dev")
     lines = _assert_clean_failure(run.stderr, run.returncode)
     assert lines == [
-        "  stacks/Pulumi.dev.yaml: kubernetes:helmReleaseSettings.driver: expected one text value, got true: "
+        "  stacks/Pulumi.dev-infra.yaml: kubernetes:helmReleaseSettings.driver: expected one text value, got true: "
         "write a single value, e.g. `driver: <text>`",
-        "  stacks/Pulumi.dev.yaml: kubernetes:helmReleaseSettings.pluginPath: unknown field; did you mean "
+        "  stacks/Pulumi.dev-infra.yaml: kubernetes:helmReleaseSettings.pluginPath: unknown field; did you mean "
         "'pluginsPath'?",
-        "  stacks/Pulumi.dev.yaml: vsphere:allowUnverifiedSsl: expected true or false, got 'nope': "
+        "  stacks/Pulumi.dev-infra.yaml: vsphere:allowUnverifiedSsl: expected true or false, got 'nope': "
         "write `vsphere:allowUnverifiedSsl: true` or `vsphere:allowUnverifiedSsl: false`",
-        "  stacks/Pulumi.dev.yaml: vsphere:apiTimeout: expected a whole number, got '5m': "
+        "  stacks/Pulumi.dev-infra.yaml: vsphere:apiTimeout: expected a whole number, got '5m': "
         "write digits without quotes, e.g. `vsphere:apiTimeout: 5`",
-        "  stacks/Pulumi.dev.yaml: vsphere:user: expected one text value, got a list of 2: "
+        "  stacks/Pulumi.dev-infra.yaml: vsphere:user: expected one text value, got a list of 2: "
         "write a single value, e.g. `vsphere:user: <text>`",
     ]
 

@@ -74,13 +74,30 @@ def test_make_uv_path_names_the_folder_of_the_uv_make_setup_uses() -> None:
     assert f"{folder / 'uv'} sync --frozen" in dry.stdout
 
 
+def test_the_deploy_workflow_runs_the_infra_layer_then_the_platform_layer() -> None:
+    (job,) = [job for name, job in _jobs() if name.startswith("deploy.yml:")]
+    stacks = [job["steps"][i]["with"]["stack-name"] for i in _pulumi_steps(job)]
+    assert len(stacks) == 2
+    assert "-infra" in stacks[0]
+    assert "-platform" in stacks[1]
+    for i in _pulumi_steps(job):
+        assert job["steps"][i]["with"]["command"] == "up"
+        assert "if" not in job["steps"][i], "the platform step runs only after the infra step succeeded"
+
+
 def test_pulumi_steps_reach_pulumi_cloud_organisations_and_self_managed_backends() -> None:
     readme = (ROOT / "README.md").read_text()
     for name, job in _jobs():
         for i in _pulumi_steps(job):
             inputs = job["steps"][i]["with"]
             assert "vars.PULUMI_ORG" in inputs["stack-name"], name
-            assert "matrix.stack" in inputs["stack-name"], name
+            # Each layer's stack of the environment (docs/LAYERS.md): `<env>-infra`, then `<env>-platform`.
+            assert "matrix.environment" in inputs["stack-name"], name
+            assert (
+                "-infra" in inputs["stack-name"]
+                or "matrix.layer" in inputs["stack-name"]
+                or ("-platform" in inputs["stack-name"])
+            ), name
             assert inputs["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}", name
     for variable in ("PULUMI_ORG", "PULUMI_BACKEND_URL"):
         assert f"| `{variable}` |" in readme

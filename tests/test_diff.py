@@ -230,7 +230,7 @@ def test_diff_of_a_new_node_pool_against_a_git_revision(kfvs: KfvsRunner, projec
     git(project, "init", "-q", "-b", "main")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base")
-    path = project / "stacks/Pulumi.dev.yaml"
+    path = project / "stacks/Pulumi.dev-infra.yaml"
     document = yaml.safe_load(path.read_text())
     pools = document["config"]["kubeflow-vsphere:clusters"][0]["nodePools"]
     pools.append({**copy.deepcopy(next(p for p in pools if p.get("gpu"))), "name": "gpu-extra", "replicas": 1})

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from components.catalog import NVAIE_RELEASES, VGPU_GUEST_DRIVER_REPOSITORY
-from components.vsphere.gpu_pool import GpuWorkerPool, VgpuPoolArgs
+from components.vsphere.gpu_pool import VgpuGpuPool, VgpuPoolArgs
 from components.vsphere.guest_driver import GuestDriverSpec, guest_cloud_init
 from infra.kfvs.recorder import SECRET
 from infra.kfvs.run import record_stack
@@ -154,7 +154,7 @@ def test_passthrough_from_a_bios_template_is_refused(project: Path) -> None:
 
 def test_team_gpu_vms_are_built_without_kubeflow(project: Path) -> None:
     """Team requests are resolved into pools in settings: with Kubeflow off, the VMs are still in the plan."""
-    stack = project / "stacks/Pulumi.dev.yaml"
+    stack = project / "stacks/Pulumi.dev-infra.yaml"
     document = yaml.safe_load(stack.read_text())
     del document["config"]["kubeflow-vsphere:kubeflow"]
     stack.write_text(yaml.safe_dump(document))
@@ -262,17 +262,17 @@ def test_the_pool_puts_the_licence_token_into_its_cloud_init() -> None:
     def build() -> pulumi.Output[None]:
         provider = k8s.Provider("supervisor", kubeconfig="kubeconfig")
         args = VgpuPoolArgs(
-            1,
-            "ns",
-            "gpu-class",
-            "vmi-1",
-            "gold",
-            provider,
+            replicas=1,
+            namespace="ns",
+            vm_class="gpu-class",
+            image="vmi-1",
+            storage_class="gold",
+            provider=provider,
             user_data="#cloud-config\npackages: [jq]\n",
-            guest_driver=GuestDriverSpec("https://mirror.example/driver.run"),
+            guest_driver=GuestDriverSpec(url="https://mirror.example/driver.run"),
             licence_token=pulumi.Output.secret("THE-TOKEN"),
         )
-        GpuWorkerPool("pool", args)
+        VgpuGpuPool("pool", args)
         return pulumi.Output.from_input(None)
 
     build()

@@ -10,7 +10,6 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from components.catalog import CHARTS, KUSTOMIZATIONS, MANIFESTS_TAG
 from components.kubeflow.auth import dex_config
@@ -25,6 +24,7 @@ from infra.kfvs.plan import to_json
 from infra.kfvs.run import plan_stack, validate_stack
 from infra.models.kubeflow import KubeflowComponents, LdapSettings, OidcSettings
 from infra.platform import _ldap_connector
+from tests.environment_files import edit_stack_config
 from tests.reference import chart_values, manifests_paths, unknown_values_keys
 
 KINDS = {c.kind for c in COMPONENTS if c.enabled_by_default}
@@ -41,10 +41,7 @@ def _of(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
 
 
 def _edit(project: Path, stack: str, edit: Any) -> None:
-    path = project / f"stacks/Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text())
-    edit(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    edit_stack_config(project, stack, edit)
 
 
 def test_one_component_per_application_under_the_platform(dev: dict[str, Any]) -> None:
@@ -74,6 +71,7 @@ def test_chart_values_use_only_keys_of_the_pinned_charts(dev: dict[str, Any]) ->
     addons = {"seldon-core-v2-crds", "seldon-core-v2-setup", "seldon-core-v2-runtime", "seldon-core-v2-servers"}
     addons |= {"mlrun-ce", "nuclio"}
     addons |= {"emissary-crds-chart", "emissary-ingress"}
+    addons |= {"kube-prometheus-stack"}  # opt-in observability: tests/test_observability.py checks its values
     assert {c["inputs"]["chart"] for c in charts} == {c.ref for c in CHARTS if c.name not in addons}
     for chart in charts:
         name, version = chart["inputs"]["chart"].rsplit("/", 1)[-1], chart["inputs"]["version"]

@@ -7,6 +7,7 @@ created without a dependency on it find nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs, kubec
 from components.tanzu.specs import ClusterSpec
 from components.vsphere.catalog import ContentLibraries, SubscribedLibrary
 from components.vsphere.virtual_machine import Placement, Template, VirtualMachine, VirtualMachineArgs
+from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs.fresh import Effect, FreshPreview, Kind, fresh_stack, preview_fresh
 from infra.kfvs.recorder import SECRET, Recording, record
-from infra.kfvs.run import record_stack
-from infra.layers import LAYERS
+from infra.kfvs.run import judge_stack, record_stack, validate_stack
+from infra.kfvs.secrets import stack_secrets
+from tests.environment_files import edit_environment, join_environment
 
 SUPERVISOR_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
 
@@ -71,9 +74,20 @@ def test_the_kubeconfig_is_read_after_the_cluster_with_the_cluster_api_secret_id
     assert "::supervisor::" in read.provider
 
 
+_PLACEMENT = Placement(
+    datacenter_id="dc-1", resource_pool_id="rp-1", datastore_id="ds-1", folder="kubeflow", network_ids=["net-1"]
+)
+
+
 def _vm_program(by_id: bool) -> None:
     libraries = ContentLibraries(
-        "libs", [SubscribedLibrary("dlvm", "https://example.test/lib.json", True, False)], datastore_id="ds-1"
+        "libs",
+        [
+            SubscribedLibrary(
+                name="dlvm", subscription_url="https://example.test/lib.json", on_demand=True, automatic_sync=False
+            )
+        ],
+        datastore_id="ds-1",
     )
     VirtualMachine(
         "vm-1",
@@ -82,9 +96,11 @@ def _vm_program(by_id: bool) -> None:
             memory_mib=4096,
             disk_gib=[40],
             template=Template(
-                "ubuntu-2204-nvidia", "dlvm", library_id=libraries.library_ids["dlvm"] if by_id else None
+                name="ubuntu-2204-nvidia",
+                content_library="dlvm",
+                library_id=libraries.library_ids["dlvm"] if by_id else None,
             ),
-            placement=Placement("dc-1", "rp-1", "ds-1", "kubeflow", ["net-1"]),
+            placement=_PLACEMENT,
             tag_ids=[],
         ),
     )
@@ -110,8 +126,8 @@ def test_a_library_outside_the_stack_is_still_looked_up_by_name() -> None:
                 cpus=2,
                 memory_mib=4096,
                 disk_gib=[40],
-                template=Template("ubuntu", "published-elsewhere"),
-                placement=Placement("dc-1", "rp-1", "ds-1", "kubeflow", ["net-1"]),
+                template=Template(name="ubuntu", content_library="published-elsewhere"),
+                placement=_PLACEMENT,
                 tag_ids=[],
             ),
         )
@@ -122,20 +138,11 @@ def test_a_library_outside_the_stack_is_still_looked_up_by_name() -> None:
     assert recording.invocations[0].args == {"name": "published-elsewhere"}
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "sandbox"])
+@pytest.mark.parametrize("stack", paths.list_stacks())
 def test_no_example_stack_stops_its_first_preview(stack: str) -> None:
     preview = fresh_stack(stack)
     stopping = [h.line() for h in preview.hazards if h.effect is Effect.stops]
     assert stopping == []
-
-
-def _split(project: Path, env: str = "dev") -> None:
-    """The environment's stack file as its two layers' files (docs/LAYERS.md: `<env>-infra`, `<env>-platform`)."""
-    source = project / "stacks" / f"Pulumi.{env}.yaml"
-    for layer in LAYERS:
-        document = yaml.safe_load(source.read_text())
-        document["config"]["kubeflow-vsphere:layer"] = layer
-        (project / "stacks" / f"Pulumi.{env}-{layer}.yaml").write_text(yaml.safe_dump(document))
 
 
 def _names(recording: Recording) -> set[str]:
@@ -144,12 +151,13 @@ def _names(recording: Recording) -> set[str]:
 
 
 def test_the_layers_split_the_environment_and_keep_its_urns(project: Path) -> None:
-    _split(project)
-    whole = record_stack("dev", project)[1]
+    settings, infra = record_stack("dev-infra", project)
     settings, infra = record_stack("dev-infra", project)
     assert settings.stack == "dev"
     assert settings.layer == "infra"
     platform = record_stack("dev-platform", project)[1]
+    join_environment(project, "dev")
+    whole = record_stack("dev", project)[1]
     types = {r.type for r in infra.resources.values()}
     assert "vsphere:index/virtualMachine:VirtualMachine" in types
     assert "kubernetes:helm.sh/v4:Chart" not in types
@@ -170,7 +178,6 @@ def test_the_layers_split_the_environment_and_keep_its_urns(project: Path) -> No
 
 
 def test_the_platform_reads_each_kubeconfig_from_the_infra_stack_as_a_secret(project: Path) -> None:
-    _split(project)
     infra = record_stack("dev-infra", project)[1]
     assert infra.outputs is not None
     assert "clusters" in infra.outputs.secret_names
@@ -185,7 +192,6 @@ def test_the_platform_reads_each_kubeconfig_from_the_infra_stack_as_a_secret(pro
 
 
 def test_the_platform_layer_previews_its_charts_on_known_providers(project: Path) -> None:
-    _split(project)
     infra = fresh_stack("dev-infra", project)
     assert [h.line() for h in infra.hazards if h.effect is not Effect.later] == []
     platform = fresh_stack("dev-platform", project)
@@ -196,7 +202,69 @@ def test_the_platform_layer_previews_its_charts_on_known_providers(project: Path
 
 
 def test_a_platform_without_its_infra_stack_fails_by_name(project: Path) -> None:
-    _split(project)
     (project / "stacks" / "Pulumi.dev-infra.yaml").unlink()
     with pytest.raises(ConfigError, match="dev-infra"):
         record_stack("dev-platform", project)
+
+
+def test_a_key_in_the_other_layers_file_names_the_file_it_belongs_in(project: Path) -> None:
+    infra = project / "stacks" / "Pulumi.dev-infra.yaml"
+    document = yaml.safe_load(infra.read_text())
+    document["config"]["kubeflow-vsphere:registryMirror"] = {"host": "harbor.example.internal"}
+    document["config"]["kubeflow-vsphere:ngcApiKey"] = {"secure": "v1:REPLACE-WITH-pulumi-config-set-secret"}
+    infra.write_text(yaml.safe_dump(document))
+    with pytest.raises(ConfigError) as caught:
+        validate_stack("dev-infra", project)
+    moved = [str(p) for p in caught.value.problems if "belongs to the platform layer" in p.message]
+    assert moved == [
+        "stacks/Pulumi.dev-infra.yaml: kubeflow-vsphere:ngcApiKey: belongs to the platform layer: move it to "
+        "stacks/Pulumi.dev-platform.yaml",
+        "stacks/Pulumi.dev-infra.yaml: kubeflow-vsphere:registryMirror: belongs to the platform layer: move it to "
+        "stacks/Pulumi.dev-platform.yaml",
+    ]
+
+
+def test_vcenter_keys_do_not_belong_in_the_platform_layer(project: Path) -> None:
+    platform = project / "stacks" / "Pulumi.dev-platform.yaml"
+    document = yaml.safe_load(platform.read_text())
+    document["config"]["vsphere:vsphereServer"] = "vcenter.dev.example.internal"
+    platform.write_text(yaml.safe_dump(document))
+    with pytest.raises(ConfigError) as caught:
+        validate_stack("dev-platform", project)
+    assert [p.key for p in caught.value.problems] == ["vsphere:vsphereServer"]
+    assert "move it to stacks/Pulumi.dev-infra.yaml" in caught.value.problems[0].message
+
+
+def test_a_problem_in_the_infra_keys_names_the_infra_file_from_either_layer(project: Path) -> None:
+    edit_environment(project, "dev", lambda c: c["kubeflow-vsphere:environment"].update(tier="qa"))
+    for stack in ("dev-infra", "dev-platform"):
+        with pytest.raises(ConfigError) as caught:
+            validate_stack(stack, project)
+        files = {p.file for p in caught.value.problems if p.key.startswith("kubeflow-vsphere:environment")}
+        assert files == {"stacks/Pulumi.dev-infra.yaml"}, stack
+
+
+def test_each_layer_asks_only_for_the_secrets_it_uses() -> None:
+    needed = {stack: {s.key for s in stack_secrets(stack) if s.needed} for stack in ("dev-infra", "dev-platform")}
+    assert needed["dev-infra"] == {
+        "vsphere:password",
+        "kubeflow-vsphere:supervisorKubeconfig",
+        "kubeflow-vsphere:nlsClientToken",  # the licensed vGPU guests of pool dev-infer-l40s
+    }
+    assert needed["dev-platform"] == {"kubeflow-vsphere:ngcApiKey", "kubeflow-vsphere:nlsClientToken"}
+
+
+def test_the_platform_layers_quotas_count_the_infra_layers_pools(project: Path) -> None:
+    # vision's GPUs: 4 in its profile quota (platform layer) and 5 in pools and GPU VMs (infra layer: the
+    # passthrough pool dev-train-a100 and its own). A budget of 6 holds either half alone, not both together.
+    budgets = project / "policies" / "quotas" / "config" / "dev.json"
+    config = json.loads(budgets.read_text())
+    config["team-quotas"]["teams"]["vision"]["gpus"] = 6
+    budgets.write_text(json.dumps(config))
+    verdicts = judge_stack("dev-platform", project)[2]
+    over = [v.message for v in verdicts if v.policy == "team-quotas" and "team 'vision' asks for" in v.message]
+    assert len(over) == 1, over
+    assert "GPUs" in over[0]
+    assert "stack-level pools" in over[0]
+    infra_alone = judge_stack("dev-infra", project)[2]
+    assert not [v for v in infra_alone if v.policy == "team-quotas" and "team 'vision' asks for" in v.message]

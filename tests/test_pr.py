@@ -33,6 +33,17 @@ def test_stack_files_and_policy_configs_touch_their_stack() -> None:
     assert affected_stacks(["policies/quotas/config/prod.json"], STACKS, {}) == ["prod"]
 
 
+LAYERED = [f"{env}-{layer}" for env in ("dev", "prod") for layer in ("infra", "platform")]
+
+
+def test_a_layers_file_touches_both_layers_of_its_environment() -> None:
+    # Each layer reads the other's plain keys (infra/layer_config.py): a change to one is planned in both.
+    assert affected_stacks(["stacks/Pulumi.prod-infra.yaml"], LAYERED, {}) == ["prod-infra", "prod-platform"]
+    assert affected_stacks(["policies/guardrails/config/dev.json"], LAYERED, {}) == ["dev-infra", "dev-platform"]
+    envs = {"stacks/teams/nlp.yaml": {"prod"}}
+    assert affected_stacks(["stacks/teams/nlp.yaml"], LAYERED, envs) == ["prod-infra", "prod-platform"]
+
+
 def test_code_and_policies_touch_every_stack_docs_none() -> None:
     assert affected_stacks(["components/tenancy.py"], STACKS, {}) == STACKS
     assert affected_stacks(["policies/quotas/rules.py"], STACKS, {}) == STACKS

@@ -16,8 +16,8 @@ from infra import paths
 from infra.errors import ConfigError, Problem
 from infra.kfvs.recorder import record
 from infra.kfvs.run import validate_stack
-from infra.kfvs.stackfile import read_stack_config
 from infra.program import main
+from infra.stackfile import read_stack_config
 
 
 def test_config_error_registers_nothing_but_the_stack(project: Path) -> None:
@@ -76,4 +76,4 @@ def test_mutated_team_files_end_in_settings_or_a_clean_error(
         problems = error.problems
     if not problems:
         assert any(t.name == document["name"] for t in settings_.teams)
-    assert all(p.file in ("stacks/teams/vision.yaml", "stacks/Pulumi.dev.yaml") and p.message for p in problems)
+    assert all(p.file in ("stacks/teams/vision.yaml", "stacks/Pulumi.dev-infra.yaml") and p.message for p in problems)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +14,12 @@ from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs.plan import to_json
 from infra.kfvs.run import plan_stack, validate_stack
-from infra.kfvs.stackfile import placeholder
+from infra.stackfile import placeholder
 from tests.conftest import KfvsRunner
+from tests.environment_files import read_environment, write_environment
 
-BASE = yaml.safe_load((paths.STACKS_DIR / "Pulumi.dev.yaml").read_text())
+BASE = {"config": read_environment(paths.PROJECT_ROOT, "dev")}
+"""The dev environment's configuration, both layers' files as one (tests/environment_files.py)."""
 
 
 def _key_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -80,7 +81,7 @@ def test_mutated_stack_files_end_in_a_plan_or_a_clean_error(
             _mutate(document["config"], path, op, value)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed or replaced this path
-    (project / "stacks/Pulumi.dev.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
+    write_environment(project, "dev", document["config"])
     problems = []
     try:
         validate_stack("dev", project)

@@ -14,9 +14,10 @@ from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs.run import validate_stack
 from infra.kfvs.secrets import checklist, needed_secrets
-from infra.kfvs.stackfile import PLACEHOLDER_CIPHERTEXT, is_placeholder_ciphertext, read_stack_config, secure_values
+from infra.layers import LAYERS
 from infra.provider_keys import PROVIDER_SECRETS
-from infra.settings import StackConfig
+from infra.settings import StackConfig, environment_config
+from infra.stackfile import PLACEHOLDER_CIPHERTEXT, is_placeholder_ciphertext, read_stack_config, secure_values
 from tests.conftest import KfvsRunner
 
 EXIT_SECRETS = 4
@@ -28,9 +29,12 @@ CIPHERTEXT = "v1:2vXWc3bJYtQ=:u6cfSSh2SP3Bl0WKMk9d3OavzsZ9uBE="
 def test_needed_secrets_are_what_validation_requires_and_what_the_example_holds(stack: str, project: Path) -> None:
     config, _ = read_stack_config(stack, project)
     prefix = f"{paths.PROJECT_NAME}:"
+    layer = next((lay for lay in LAYERS if config.get(f"{prefix}layer") == lay), None)
+    if layer is not None:
+        config = environment_config(stack, layer, config, project)[0]  # both layers' plain keys
     raw = {k.removeprefix(prefix): json.loads(v) if v[:1] in "{[" else v for k, v in config.items() if prefix in k}
     needed = set(needed_secrets(StackConfig.model_validate(raw)))
-    assert set(PROVIDER_SECRETS) <= needed
+    assert (set(PROVIDER_SECRETS) <= needed) is (layer != "platform")
     # The example file carries exactly those, each as the placeholder, and plans with them.
     assert secure_values(stack, project) == dict.fromkeys(needed, True)
     validate_stack(stack, project)
@@ -68,6 +72,7 @@ def test_placeholders_are_told_from_real_ciphertexts() -> None:
 
 
 def _set(project: Path, stack: str, values: dict[str, Any], drop: tuple[str, ...] = ()) -> None:
+    """Set (or drop) keys of one stack file: a layer's (`prod-platform`), since each layer keeps its own secrets."""
     path = project / f"stacks/Pulumi.{stack}.yaml"
     document = yaml.safe_load(path.read_text())
     document["config"].update(values)
@@ -80,10 +85,13 @@ def test_kfvs_secrets_lists_placeholders_with_the_command_for_each(kfvs: KfvsRun
     run = kfvs("secrets", "staging")
     assert run.returncode == EXIT_SECRETS, run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0] == (
-        "staging: 5 secrets needed by the settings of stacks/Pulumi.staging.yaml: "
-        "0 set, 5 placeholders, 0 missing, 0 in plain text"
-    )
+    heads = [line for line in lines if " secrets needed by " in line]
+    assert heads == [
+        "staging-infra: 3 secrets needed by the settings of stacks/Pulumi.staging-infra.yaml: "
+        "0 set, 3 placeholders, 0 missing, 0 in plain text",
+        "staging-platform: 3 secrets needed by the settings of stacks/Pulumi.staging-platform.yaml: "
+        "0 set, 3 placeholders, 0 missing, 0 in plain text",
+    ]
     ldap = next(line for line in lines if "kubeflow-vsphere:ldapBindPassword " in line)
     assert ldap.split()[1] == "placeholder"
     assert "kubeflow.auth.mode: ldap" in ldap
@@ -92,29 +100,34 @@ def test_kfvs_secrets_lists_placeholders_with_the_command_for_each(kfvs: KfvsRun
 
 
 def test_kfvs_secrets_set_missing_and_plain_text(kfvs: KfvsRunner, project: Path) -> None:
-    keys = list(secure_values("prod", project))
-    _set(project, "prod", {k: {"secure": CIPHERTEXT} for k in keys})
+    for stack in ("prod-infra", "prod-platform"):
+        _set(project, stack, {k: {"secure": CIPHERTEXT} for k in secure_values(stack, project)})
     done = kfvs("secrets", "prod")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 set, 0 placeholders, 0 missing" in done.stdout
+    assert done.stdout.count("3 set, 0 placeholders, 0 missing") == 2
     assert "pulumi config set" not in done.stdout
     quiet = kfvs("validate", "prod")
     assert quiet.returncode == 0
     assert quiet.stderr == ""  # no placeholder left: no warning
 
-    _set(project, "prod", {"kubeflow-vsphere:ngcApiKey": "typed-in-plain"}, drop=("kubeflow-vsphere:oidcClientSecret",))
-    run = kfvs("secrets", "prod", "--format", "json")
+    _set(
+        project,
+        "prod-platform",
+        {"kubeflow-vsphere:ngcApiKey": "typed-in-plain"},
+        drop=("kubeflow-vsphere:oidcClientSecret",),
+    )
+    run = kfvs("secrets", "prod-platform", "--format", "json")
     assert run.returncode == EXIT_SECRETS
     states = {s["key"]: s["state"] for s in json.loads(run.stdout)["secrets"]}
     assert states["kubeflow-vsphere:oidcClientSecret"] == "missing"
     assert states["kubeflow-vsphere:ngcApiKey"] == "plain text"
-    assert states["vsphere:password"] == "set"
+    assert "vsphere:password" not in states  # the platform layer makes no vCenter call
 
 
 def test_a_secret_no_setting_reads_is_listed_but_does_not_fail(kfvs: KfvsRunner, project: Path) -> None:
-    keys = list(secure_values("dev", project))
-    _set(project, "dev", {k: {"secure": CIPHERTEXT} for k in keys})
-    _set(project, "dev", {"kubeflow-vsphere:ldapBindPassword": {"secure": PLACEHOLDER_CIPHERTEXT}})
+    for stack in ("dev-infra", "dev-platform"):
+        _set(project, stack, {k: {"secure": CIPHERTEXT} for k in secure_values(stack, project)})
+    _set(project, "dev-platform", {"kubeflow-vsphere:ldapBindPassword": {"secure": PLACEHOLDER_CIPHERTEXT}})
     run = kfvs("secrets", "dev")
     assert run.returncode == 0, run.stdout
     row = next(line for line in run.stdout.splitlines() if "ldapBindPassword" in line)
@@ -125,15 +138,17 @@ def test_validate_warns_about_placeholders_but_passes(kfvs: KfvsRunner) -> None:
     run = kfvs("validate", "dev")
     assert run.returncode == 0
     assert run.stdout.strip() == "dev: configuration is valid (3 teams)"
-    assert run.stderr.startswith("warning: stacks/Pulumi.dev.yaml: 4 secure values are still placeholders (")
-    assert "`kfvs secrets dev`" in run.stderr
-    assert len(run.stderr.splitlines()) == 1
+    warnings = run.stderr.splitlines()
+    assert len(warnings) == 2
+    assert warnings[0].startswith("warning: stacks/Pulumi.dev-infra.yaml: 3 secure values are still placeholders (")
+    assert warnings[1].startswith("warning: stacks/Pulumi.dev-platform.yaml: 2 secure values are still placeholders (")
+    assert "`kfvs secrets dev-platform`" in run.stderr
 
 
 def test_a_broken_stack_file_is_one_line_per_problem(kfvs: KfvsRunner, project: Path) -> None:
-    _set(project, "dev", {"kubeflow-vsphere:environment": {"tier": "moon"}})
+    _set(project, "dev-infra", {"kubeflow-vsphere:environment": {"tier": "moon"}})
     run = kfvs("secrets", "dev")
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert run.stderr.startswith("configuration has ")
-    assert "stacks/Pulumi.dev.yaml: kubeflow-vsphere:environment.tier" in run.stderr
+    assert "stacks/Pulumi.dev-infra.yaml: kubeflow-vsphere:environment.tier" in run.stderr

@@ -8,7 +8,7 @@ import pytest
 
 from infra.errors import ConfigError, Problem
 from infra.kfvs.run import validate_stack
-from infra.kfvs.stackfile import list_stacks, placeholder, read_stack_config
+from infra.stackfile import list_stacks, placeholder, read_stack_config
 
 
 def _problems(stack: str, root: Path) -> list[Problem]:
@@ -19,7 +19,7 @@ def _problems(stack: str, root: Path) -> list[Problem]:
 
 def test_every_example_stack_and_team_file_is_valid() -> None:
     stacks = list_stacks()
-    assert {"dev", "staging", "prod"} <= set(stacks)
+    assert {f"{env}-{layer}" for env in ("dev", "staging", "prod") for layer in ("infra", "platform")} <= set(stacks)
     for stack in stacks:
         settings = validate_stack(stack)
         assert settings.environment.tier in ("dev", "staging", "prod")
@@ -28,14 +28,9 @@ def test_every_example_stack_and_team_file_is_valid() -> None:
 
 
 def test_secure_values_become_secret_placeholders() -> None:
-    config, secret = read_stack_config("dev")
+    config, secret = read_stack_config("dev-infra")
     assert config["vsphere:password"] == placeholder("vsphere:password")
-    assert secret == {
-        "vsphere:password",
-        "kubeflow-vsphere:supervisorKubeconfig",
-        "kubeflow-vsphere:ngcApiKey",
-        "kubeflow-vsphere:nlsClientToken",
-    }
+    assert secret == {"vsphere:password", "kubeflow-vsphere:supervisorKubeconfig", "kubeflow-vsphere:nlsClientToken"}
     assert config["vsphere:allowUnverifiedSsl"] == "false"
     assert config["kubeflow-vsphere:vsphere"].startswith("{")
 
@@ -53,13 +48,13 @@ def test_unknown_key_in_team_file_names_file_key_and_suggests(project: Path) -> 
 
 
 def test_unknown_nested_key_in_stack_lists_allowed_keys(project: Path) -> None:
-    stack = project / "stacks/Pulumi.dev.yaml"
+    stack = project / "stacks/Pulumi.dev-infra.yaml"
     stack.write_text(stack.read_text().replace("computeCluster:", "computeClustr:"))
     problems = _problems("dev", project)
     keys = {p.key: p.message for p in problems}
     assert "kubeflow-vsphere:vsphere.computeClustr" in keys
     assert "did you mean 'computeCluster'?" in keys["kubeflow-vsphere:vsphere.computeClustr"]
-    assert all(p.file == "stacks/Pulumi.dev.yaml" for p in problems)
+    assert all(p.file == "stacks/Pulumi.dev-infra.yaml" for p in problems)
 
 
 def test_wrong_type_names_the_list_index(project: Path) -> None:
@@ -99,7 +94,7 @@ def test_missing_stack_lists_the_stacks_there(project: Path) -> None:
 
 
 def test_provider_key_typo_and_plaintext_password(project: Path) -> None:
-    stack = project / "stacks/Pulumi.dev.yaml"
+    stack = project / "stacks/Pulumi.dev-infra.yaml"
     text = stack.read_text()
     text = text.replace("vsphere:vsphereServer:", "vsphere:vsphereServr:")
     text = text.replace(
@@ -113,7 +108,7 @@ def test_provider_key_typo_and_plaintext_password(project: Path) -> None:
 
 
 def test_bad_values_inside_the_inventory(project: Path) -> None:
-    stack = project / "stacks/Pulumi.dev.yaml"
+    stack = project / "stacks/Pulumi.dev-infra.yaml"
     text = stack.read_text().replace("tier: dev", "tier: qa").replace("- kubeflow-dev-gold", "[]")
     text = text.replace("storagePolicies:\n      []", "storagePolicies: []")
     stack.write_text(text)

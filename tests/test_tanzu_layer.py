@@ -145,7 +145,7 @@ def test_gpu_operator_values_use_only_keys_of_the_pinned_chart(mig: str, slices:
 
 
 def test_tanzu_kubernetes_cluster_form(project: Path) -> None:
-    path = project / "stacks/Pulumi.dev.yaml"
+    path = project / "stacks/Pulumi.dev-infra.yaml"
     document = yaml.safe_load(path.read_text())
     document["config"]["kubeflow-vsphere:clusters"][0]["api"] = "tanzuKubernetesCluster"
     path.write_text(yaml.safe_dump(document))
@@ -242,7 +242,7 @@ def _variables(topology: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _record_with_class(project: Path, name: str) -> Recording:
-    path = project / "stacks/Pulumi.dev.yaml"
+    path = project / "stacks/Pulumi.dev-infra.yaml"
     document = yaml.safe_load(path.read_text())
     cluster = document["config"]["kubeflow-vsphere:clusters"][0]
     cluster["clusterClass"] = name

@@ -173,7 +173,7 @@ def test_plain_vm_keeps_its_templates_firmware(dev: Recording) -> None:
 
 
 def test_library_vm_template_is_looked_up_by_its_type_and_keeps_bios(project: Path) -> None:
-    path = project / "stacks/Pulumi.dev.yaml"
+    path = project / "stacks/Pulumi.dev-infra.yaml"
     document = yaml.safe_load(path.read_text())
     vs = document["config"]["kubeflow-vsphere:vsphere"]
     vs["vms"].append(

@@ -17,6 +17,7 @@ from components.mirror import RegistryMirror
 from infra.kfvs.render import licence_notices, text
 from infra.kfvs.run import plan_stack
 from tests.conftest import only, stack_problems
+from tests.environment_files import edit_stack_config
 from tests.reference import REFERENCE, unknown_values_keys
 
 WORKLOADS = {c.kind for c in COMPONENTS if c.__module__ == workloads.__name__}
@@ -136,11 +137,11 @@ def test_kserve_waits_for_knative_and_cert_manager(sandbox: dict[str, Any]) -> N
 
 
 def test_raw_deployment_mode_serves_without_knative(project: Path) -> None:
-    path = project / "stacks/Pulumi.dev.yaml"
-    document = yaml.safe_load(path.read_text())
-    document["config"]["kubeflow-vsphere:kubeflow"]["serving"] = {"rawDeployment": True}
-    document["config"]["kubeflow-vsphere:kubeflow"]["components"] = {"knative": False}
-    path.write_text(yaml.safe_dump(document))
+    def raw(config: dict[str, Any]) -> None:
+        config["kubeflow-vsphere:kubeflow"]["serving"] = {"rawDeployment": True}
+        config["kubeflow-vsphere:kubeflow"]["components"] = {"knative": False}
+
+    edit_stack_config(project, "dev", raw)
     plan = plan_stack("dev", project)
     assert "Knative" not in _kinds(plan)
     patch = next(r for r in plan["resources"] if r["type"] == "kubernetes:core/v1:ConfigMapPatch")

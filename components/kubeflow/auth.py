@@ -24,10 +24,12 @@ GATEWAY = "kubeflow/kubeflow-gateway"
 
 DEX_RELEASE = "dex"
 """Helm release name = the Service name: upstream routes `/dex/` and its JWT issuer to `dex.auth.svc`."""
+DEX_NAMESPACE = "auth"
 OAUTH2_PROXY_RELEASE = "oauth2-proxy"
 """Helm release name = the Service name Istio's ext-authz provider calls: `oauth2-proxy.oauth2-proxy.svc`."""
-DEX_SERVICE = "dex.auth.svc.cluster.local"
-OAUTH2_PROXY_SERVICE = "oauth2-proxy.oauth2-proxy.svc.cluster.local"
+OAUTH2_PROXY_NAMESPACE = "oauth2-proxy"
+DEX_SERVICE = f"{DEX_RELEASE}.{DEX_NAMESPACE}.svc.cluster.local"
+OAUTH2_PROXY_SERVICE = f"{OAUTH2_PROXY_RELEASE}.{OAUTH2_PROXY_NAMESPACE}.svc.cluster.local"
 DEX_ISSUER = f"http://{DEX_SERVICE}:5556/dex"
 """The in-cluster issuer, as 26.03 uses it: oauth2-proxy redeems and Istio fetches keys inside the cluster, so
 no certificate of the public hostname (self-signed in labs) has to be trusted anywhere."""
@@ -108,7 +110,7 @@ class Dex(KubeflowComponent):
         return self.args.identity
 
     def build(self, name: str) -> None:
-        ns = self.namespace(f"{name}-namespace", "auth", "restricted")
+        ns = self.namespace(f"{name}-namespace", DEX_NAMESPACE, "restricted")
         child = pulumi.ResourceOptions(parent=self)
         self.client_secret = random.RandomPassword(f"{name}-client-secret", length=32, special=False, opts=child).result
         static_hash: pulumi.Output[str] | None = None
@@ -124,15 +126,15 @@ class Dex(KubeflowComponent):
         secret = k8s.core.v1.Secret(
             f"{name}-config",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=DEX_CONFIG_SECRET, namespace="auth", labels=dict(self.args.labels)
+                name=DEX_CONFIG_SECRET, namespace=DEX_NAMESPACE, labels=dict(self.args.labels)
             ),
             string_data={"config.yaml": config},
             opts=self.opts(ns),
         )
-        chart = self.chart(f"{name}-chart", catalog.DEX, "auth", dex_values(), secret, release=DEX_RELEASE)
+        chart = self.chart(f"{name}-chart", catalog.DEX, DEX_NAMESPACE, dex_values(), secret, release=DEX_RELEASE)
         self.custom(
             f"{name}-route",
-            ("networking.istio.io/v1", "VirtualService", "dex", "auth"),
+            ("networking.istio.io/v1", "VirtualService", "dex", DEX_NAMESPACE),
             _route("/dex/", DEX_SERVICE, 5556),
             chart,
         )
@@ -278,14 +280,14 @@ class OAuth2Proxy(KubeflowComponent):
         dex = self.args.installed["dex"]
         assert isinstance(dex, Dex), "oauth2-proxy needs Dex: its prerequisite"
         client_secret: pulumi.Input[str] = dex.client_secret
-        ns = self.namespace(f"{name}-namespace", "oauth2-proxy", "restricted")
+        ns = self.namespace(f"{name}-namespace", OAUTH2_PROXY_NAMESPACE, "restricted")
         cookie = random.RandomPassword(
             f"{name}-cookie-secret", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         secret = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=OAUTH2_PROXY_SECRET, namespace="oauth2-proxy", labels=dict(self.args.labels)
+                name=OAUTH2_PROXY_SECRET, namespace=OAUTH2_PROXY_NAMESPACE, labels=dict(self.args.labels)
             ),
             string_data={"client-secret": pulumi.Output.secret(client_secret), "cookie-secret": cookie.result},
             opts=self.opts(ns),
@@ -293,14 +295,14 @@ class OAuth2Proxy(KubeflowComponent):
         chart = self.chart(
             f"{name}-chart",
             catalog.OAUTH2_PROXY,
-            "oauth2-proxy",
+            OAUTH2_PROXY_NAMESPACE,
             oauth2_proxy_values(),
             secret,
             release=OAUTH2_PROXY_RELEASE,
         )
         self.custom(
             f"{name}-route",
-            ("networking.istio.io/v1", "VirtualService", "oauth2-proxy", "oauth2-proxy"),
+            ("networking.istio.io/v1", "VirtualService", "oauth2-proxy", OAUTH2_PROXY_NAMESPACE),
             _route("/oauth2/", OAUTH2_PROXY_SERVICE, 80),
             chart,
         )

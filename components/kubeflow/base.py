@@ -16,7 +16,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.catalog import HelmChart, Kustomization
+from components.charts import helm_chart
 from components.kubeflow.settings import IdentitySettings, IngressSettings
+from components.kubeflow.spawner import SpawnerSettings
+from components.kubeflow.stores import StoreSettings
+from components.labels import pss_labels
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,11 +38,10 @@ class ComponentArgs:
     raw_serving: bool = False
     installed: Mapping[str, KubeflowComponent] = field(default_factory=dict[str, "KubeflowComponent"])
     """The components installed before this one, by key (oauth2-proxy takes Dex's client secret)."""
-
-
-def pss_labels(level: str) -> dict[str, str]:
-    """Pod Security Standards labels: enforce, audit and warn at one level."""
-    return {f"pod-security.kubernetes.io/{mode}": level for mode in ("enforce", "audit", "warn")}
+    notebooks: SpawnerSettings | None = None
+    """The Jupyter spawner's images, GPU pools and culling (components/kubeflow/spawner.py); None: upstream's."""
+    stores: StoreSettings | None = None
+    """External MySQL / object stores of Pipelines, Katib, Model Registry (components/kubeflow/stores.py)."""
 
 
 class KubeflowComponent(pulumi.ComponentResource):
@@ -70,10 +73,15 @@ class KubeflowComponent(pulumi.ComponentResource):
         super().__init__(f"kubeflow-vsphere:kubeflow:{self.kind}", name, None, opts)
         self.args = args
         self.artifacts: list[str] = []
-        for k in self.kustomizations:
+        for k in self.installed_kustomizations():
             self.kustomize(f"{name}-{k.path.replace('/', '-')}", k)
         self.build(name)
         self.register_outputs({"artifacts": self.artifacts})
+
+    def installed_kustomizations(self) -> tuple[Kustomization, ...]:
+        """The directories `__init__` applies: `kustomizations`, unless the component swaps one for upstream's
+        alternative (Model Registry without its database)."""
+        return self.kustomizations
 
     def build(self, name: str) -> None:
         """Components with more than kustomize directories add their resources here."""
@@ -97,20 +105,9 @@ class KubeflowComponent(pulumi.ComponentResource):
         *after: pulumi.Resource,
         release: str | None = None,
     ) -> k8s.helm.v4.Chart:
-        """A pinned chart, released as `release` (default: the chart's name). helm.v4 would otherwise use the
-        resource name (`<stack>-...-chart`), and every object name derived from it would miss what refers to it."""
+        """A pinned chart (components/charts.py), released as `release` (default: the chart's name)."""
         self.artifacts.append(f"{chart.repository}/{chart.name}@{chart.version}")
-        oci = chart.repository.startswith("oci://")
-        return k8s.helm.v4.Chart(
-            name,
-            name=release or chart.name,
-            chart=chart.ref,
-            version=chart.version,
-            repository_opts=None if oci else k8s.helm.v4.RepositoryOptsArgs(repo=chart.repository),
-            namespace=namespace,
-            values=dict(values),
-            opts=self.opts(*after),
-        )
+        return helm_chart(name, chart, namespace=namespace, values=values, opts=self.opts(*after), release=release)
 
     def namespace(
         self, name: str, namespace: str, level: str, extra: Mapping[str, str] | None = None

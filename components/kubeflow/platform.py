@@ -13,6 +13,8 @@ from components.kubeflow.dependencies import install_order, longest_chain, waits
 from components.kubeflow.ordering import webhook_order
 from components.kubeflow.registry import BY_KEY
 from components.kubeflow.settings import IdentitySettings, IngressSettings
+from components.kubeflow.spawner import SpawnerSettings
+from components.kubeflow.stores import StoreSettings
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class KubeflowArgs:
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
     depends_on: Sequence[pulumi.Resource] = ()
     raw_serving: bool = False
+    notebooks: SpawnerSettings | None = None
+    stores: StoreSettings | None = None
 
 
 class KubeflowPlatform(pulumi.ComponentResource):
@@ -53,6 +57,8 @@ class KubeflowPlatform(pulumi.ComponentResource):
                 enabled=tuple(args.enabled),
                 raw_serving=args.raw_serving,
                 installed=dict(self.components),
+                notebooks=args.notebooks,
+                stores=args.stores,
             )
             component = BY_KEY[key](f"{name}-{_kebab(key)}", base, pulumi.ResourceOptions(parent=self))
             if isinstance(component, Dex):

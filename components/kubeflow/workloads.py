@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from components import catalog
-from components.kubeflow.base import KubeflowComponent
+from components.catalog import Kustomization
+from components.kubeflow import stores
+from components.kubeflow.base import ComponentArgs, KubeflowComponent
 
 TRAINER_RUNTIMES = (
     "torch-distributed",
@@ -26,6 +29,15 @@ class Katib(KubeflowComponent):
     summary = "Katib"
     needs = ("kubeflowNamespace", "certManager", "istio")
     kustomizations = (catalog.KATIB,)
+
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # katib-with-kubeflow includes components/mysql: its database is pointed elsewhere (stores.py).
+        self.external = stores.register_transform(self.key, args.stores)
+        super().__init__(name, args, opts)
+
+    def build(self, name: str) -> None:
+        if self.external is not None:
+            stores.wiring(self.key, self.external, name, self.args.labels, self.opts())
 
 
 class TrainingOperator(KubeflowComponent):
@@ -96,6 +108,30 @@ class ModelRegistry(KubeflowComponent):
     summary = "Model Registry (database, Istio routing, UI)"
     needs = ("kubeflowNamespace", "istio")
     kustomizations = (catalog.MODEL_REGISTRY, catalog.MODEL_REGISTRY_ISTIO, catalog.MODEL_REGISTRY_UI)
+
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        self.external = stores.register_transform(self.key, args.stores)
+        super().__init__(name, args, opts)
+
+    def installed_kustomizations(self) -> tuple[Kustomization, ...]:
+        """With an external database, upstream's `base` (the db overlay without its database), under the same
+        resource name as the db overlay's Directory so its URN does not change."""
+        if self.external is None or self.external.database is None:
+            return self.kustomizations
+        return tuple(k for k in self.kustomizations if k is not catalog.MODEL_REGISTRY)
+
+    def build(self, name: str) -> None:
+        if self.external is None or self.external.database is None:
+            return
+        made = stores.wiring(self.key, self.external, name, self.args.labels, self.opts())
+        k = catalog.MODEL_REGISTRY_EXTERNAL_DB
+        self.artifacts.append(k.url)
+        k8s.kustomize.v2.Directory(
+            f"{name}-{catalog.MODEL_REGISTRY.path.replace('/', '-')}",
+            directory=k.url,
+            namespace=k.namespace,
+            opts=self.opts(*made),
+        )
 
 
 class SparkOperator(KubeflowComponent):

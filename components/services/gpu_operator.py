@@ -21,20 +21,18 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.catalog import GPU_OPERATOR, NVAIE_RELEASES
+from components.charts import helm_chart
+from components.labels import pss_labels
 
 NAMESPACE = "gpu-operator"
 LICENSING_SECRET = "licensing-config"  # noqa: S105 - a Secret's name
 PULL_SECRET = "nvaie-registry"  # noqa: S105 - a Secret's name
 TIME_SLICING_CONFIG = "time-slicing-config"
 # Driver and toolkit pods load kernel modules and mount host paths: the namespace must allow it.
-PRIVILEGED = {
-    "pod-security.kubernetes.io/enforce": "privileged",
-    "pod-security.kubernetes.io/audit": "privileged",
-    "pod-security.kubernetes.io/warn": "privileged",
-}
+PRIVILEGED = pss_labels("privileged")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpuOperatorArgs:
     """Driver image, licensing and GPU sharing for one workload cluster."""
 
@@ -51,6 +49,8 @@ class GpuOperatorArgs:
     gpu_taints: Sequence[Mapping[str, str]] = ()
     """Every taint on the cluster's GPU nodes (GPU and team taints): the operands must tolerate them all."""
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    dcgm_service_monitor: Mapping[str, Any] | None = None
+    """The chart's `dcgmExporter.serviceMonitor` when the cluster is observed (components/services/observability.py)."""
 
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -114,6 +114,8 @@ def gpu_operator_values(args: GpuOperatorArgs) -> dict[str, Any]:
         "node-feature-discovery": {"worker": {"tolerations": [dict(CONTROL_PLANE_TOLERATION), *operands]}},
         "mig": {"strategy": args.mig_strategy},
     }
+    if args.dcgm_service_monitor is not None:
+        values["dcgmExporter"] = {"serviceMonitor": dict(args.dcgm_service_monitor)}
     if args.mig_strategy == "none":
         # No MIG: the device plugin and GFD must not look for MIG devices, and nothing repartitions GPUs.
         values["migManager"] = {"enabled": False}
@@ -177,13 +179,9 @@ class GpuOperator(pulumi.ComponentResource):
             },
             opts=in_namespace,
         )
-        # Chart v4 renders in the provider and registers each object, so stack transforms (mirror) reach them.
-        self.chart = k8s.helm.v4.Chart(
+        self.chart = helm_chart(
             f"{name}-chart",
-            name="gpu-operator",
-            chart=GPU_OPERATOR.name,
-            version=GPU_OPERATOR.version,
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=GPU_OPERATOR.repository),
+            GPU_OPERATOR,
             namespace=NAMESPACE,
             values=gpu_operator_values(args),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace, pull, licensing]),

@@ -16,7 +16,7 @@ WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
 """pulumi-kubernetes waits for this condition before the object counts as created."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkloadClusterArgs:
     """The cluster's spec, the API to express it in, and the Supervisor provider that applies it."""
 

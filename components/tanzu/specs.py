@@ -17,10 +17,8 @@ from components.tanzu.classes import cluster_class
 UBUNTU = {"run.tanzu.vmware.com/resolve-os-image": "os-name=ubuntu"}
 """GPU nodes run Ubuntu: NVIDIA's vGPU guest drivers are built for it."""
 
-GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolSpec:
     """One node pool, already resolved: volumes include the GPU pool's containerd and kubelet disks."""
 
@@ -35,7 +33,7 @@ class PoolSpec:
     """(name, mountPath, GiB)"""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterSpec:
     """Everything the cluster object says, independent of the API that carries it."""
 

@@ -14,9 +14,9 @@ class HostDevices:
     devices: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Placement:
-    """One VM's host and the devices it is given."""
+@dataclass(frozen=True, kw_only=True)
+class GpuAssignment:
+    """One VM's host and the passthrough devices of it the VM is given (where the VM runs is its `Placement`)."""
 
     host: str
     devices: tuple[str, ...]
@@ -27,17 +27,17 @@ def capacity(hosts: Sequence[HostDevices], per_vm: int) -> int:
     return sum(len(h.devices) // per_vm for h in hosts)
 
 
-def allocate(hosts: Sequence[HostDevices], replicas: int, per_vm: int) -> list[Placement]:
+def allocate(hosts: Sequence[HostDevices], replicas: int, per_vm: int) -> list[GpuAssignment]:
     """Spread VMs across hosts first, then fill; raise ValueError when the hosts are too small."""
     if capacity(hosts, per_vm) < replicas:
         raise ValueError(shortfall(hosts, replicas, per_vm))
     slots = [
-        (index, order, Placement(h.host, h.devices[index * per_vm : (index + 1) * per_vm]))
+        (index, order, GpuAssignment(host=h.host, devices=h.devices[index * per_vm : (index + 1) * per_vm]))
         for order, h in enumerate(hosts)
         for index in range(len(h.devices) // per_vm)
     ]
     slots.sort(key=lambda s: (s[0], s[1]))
-    return [placement for _, _, placement in slots[:replicas]]
+    return [assignment for _, _, assignment in slots[:replicas]]
 
 
 def shortfall(hosts: Sequence[HostDevices], replicas: int, per_vm: int) -> str:

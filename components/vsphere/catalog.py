@@ -8,10 +8,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_vsphere as vsphere
 
+from policies.conventions import VGPU_MEMORY_RESERVATION
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class VmClass:
-    """One VM class; `memory_reservation` is already 100 for vGPU classes (settings enforce it)."""
+    """One VM class; a class with vGPU devices reserves all its memory whatever `memory_reservation` says."""
 
     name: str
     cpus: int
@@ -35,7 +37,7 @@ class VmClassCatalog(pulumi.ComponentResource):
                 cpus=c.cpus,
                 memory=c.memory_mib,
                 cpu_reservation=c.cpu_reservation,
-                memory_reservation=100 if c.vgpu_devices else c.memory_reservation,
+                memory_reservation=VGPU_MEMORY_RESERVATION if c.vgpu_devices else c.memory_reservation,
                 vgpu_devices=list(c.vgpu_devices) or None,
                 opts=pulumi.ResourceOptions(parent=self),
             ).id
@@ -44,7 +46,7 @@ class VmClassCatalog(pulumi.ComponentResource):
         self.register_outputs({"classIds": self.class_ids})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SubscribedLibrary:
     """A content library subscribed to a published one."""
 
@@ -85,7 +87,7 @@ class ContentLibraries(pulumi.ComponentResource):
         self.register_outputs({"libraryIds": self.library_ids})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SupervisorNamespaceArgs:
     """The namespace's Supervisor and what it binds, as IDs from the catalog and the inventory."""
 

@@ -3,63 +3,64 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vsphere as vsphere
 
-from components.vsphere.allocation import HostDevices, Placement, allocate
+from components.vsphere.allocation import GpuAssignment, HostDevices, allocate
 from components.vsphere.guest_driver import GuestDriverSpec, guest_cloud_init
 from components.vsphere.virtual_machine import (
     PassthroughGpus,
+    Placement,
     Template,
     VirtualMachine,
     VirtualMachineArgs,
     mmio_size_gib,
 )
-from components.vsphere.virtual_machine import Placement as VmPlacement
 
 VM_SERVICE_API = "vmoperator.vmware.com/v1alpha3"
 """VM Operator API served by vSphere 8.0 U3 Supervisors and later (see the CRD in shared reference)."""
 
 
-@dataclass(frozen=True)
-class PassthroughPoolArgs:
-    """A pool of passthrough GPU VMs spread over the listed hosts."""
+@dataclass(frozen=True, kw_only=True)
+class GpuPoolArgs:
+    """What every GPU pool takes: how many VMs, their cloud-init, and whether they are protected."""
+
+    replicas: int
+    user_data: str | None = None
+    protect: bool = False
+    """Protect the VMs (prod): their disks hold state."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassthroughPoolArgs(GpuPoolArgs):
+    """A pool of passthrough GPU VMs spread over the listed hosts, in one placement (each VM is pinned to the host
+    its GPUs are on, so `placement.host_system_id` is left unset)."""
 
     hosts: Sequence[HostDevices]
-    replicas: int
     gpus_per_vm: int
     gpu_memory_gib: int
     cpus: int
     memory_mib: int
     disk_gib: int
     template: Template
-    datacenter_id: pulumi.Input[str]
-    resource_pool_id: pulumi.Input[str]
-    datastore_id: pulumi.Input[str]
-    folder: str
-    network_ids: Sequence[pulumi.Input[str]]
+    placement: Placement
     tag_ids: Sequence[pulumi.Input[str]]
-    user_data: str | None = None
     team: str | None = None
-    protect: bool = False
 
 
-@dataclass(frozen=True)
-class VgpuPoolArgs:
+@dataclass(frozen=True, kw_only=True)
+class VgpuPoolArgs(GpuPoolArgs):
     """A pool of VM Service VMs on a vGPU VM class, applied through the Supervisor's Kubernetes API."""
 
-    replicas: int
     namespace: pulumi.Input[str]
     vm_class: str
     image: str
     storage_class: str
     provider: pulumi.ProviderResource
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
-    user_data: str | None = None
-    protect: bool = False
     guest_driver: GuestDriverSpec | None = None
     """Install and license the guest driver at first boot (None: the image carries both)."""
     licence_token: pulumi.Input[str] | None = None
@@ -67,34 +68,37 @@ class VgpuPoolArgs:
 
 
 class GpuWorkerPool(pulumi.ComponentResource):
-    """N GPU VMs for a team or the platform; `vm_names` lists them in order."""
+    """What both kinds of pool share: `replicas` VMs named `<pool>-<i>` (`vm_names`, in order) and the type token.
+
+    Both kinds keep the token `kubeflow-vsphere:vsphere:GpuWorkerPool` they had as one component: the token names
+    what the resource is (a pool of GPU VMs), the subclass says how its VMs get GPUs, and every pool already
+    deployed keeps its URN and those of its VMs with no alias. Built only through a subclass."""
 
     vm_names: list[str]
-    placements: list[Placement]
 
-    def __init__(
-        self, name: str, args: PassthroughPoolArgs | VgpuPoolArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: GpuPoolArgs, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__("kubeflow-vsphere:vsphere:GpuWorkerPool", name, None, opts)
         self.vm_names = [f"{name}-{i}" for i in range(args.replicas)]
-        self.placements = []
-        if isinstance(args, PassthroughPoolArgs):
-            self._passthrough(args)
-        else:
-            self._vgpu(name, args)
-        self.register_outputs({"vmNames": self.vm_names})
 
-    def _passthrough(self, args: PassthroughPoolArgs) -> None:
+
+class PassthroughGpuPool(GpuWorkerPool):
+    """N VMs with whole GPUs by DirectPath passthrough; `assignments[i]` is VM i's host and devices."""
+
+    assignments: list[GpuAssignment]
+
+    def __init__(self, name: str, args: PassthroughPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, args, opts)
         # Hosts are looked up by name (a wrong name fails the preview). Whether the listed PCI addresses are
         # NVIDIA GPUs in passthrough mode is not checked: no provider lookup reports passthrough state, so
         # that takes a preflight against vCenter.
         invoke = pulumi.InvokeOutputOptions(parent=self)
+        datacenter_id = args.placement.datacenter_id
         host_ids = {
-            host.host: vsphere.get_host_output(name=host.host, datacenter_id=args.datacenter_id, opts=invoke).id
+            host.host: vsphere.get_host_output(name=host.host, datacenter_id=datacenter_id, opts=invoke).id
             for host in args.hosts
         }
-        self.placements = allocate(args.hosts, args.replicas, args.gpus_per_vm)
-        for vm_name, placement in zip(self.vm_names, self.placements, strict=True):
+        self.assignments = allocate(args.hosts, args.replicas, args.gpus_per_vm)
+        for vm_name, assignment in zip(self.vm_names, self.assignments, strict=True):
             VirtualMachine(
                 vm_name,
                 VirtualMachineArgs(
@@ -102,19 +106,12 @@ class GpuWorkerPool(pulumi.ComponentResource):
                     memory_mib=args.memory_mib,
                     disk_gib=[args.disk_gib],
                     template=args.template,
-                    placement=VmPlacement(
-                        datacenter_id=args.datacenter_id,
-                        resource_pool_id=args.resource_pool_id,
-                        datastore_id=args.datastore_id,
-                        folder=args.folder,
-                        network_ids=args.network_ids,
-                        host_system_id=host_ids[placement.host],
-                    ),
+                    placement=replace(args.placement, host_system_id=host_ids[assignment.host]),
                     tag_ids=args.tag_ids,
                     user_data=args.user_data,
                     team=args.team,
                     gpus=PassthroughGpus(
-                        pci_device_ids=placement.devices,
+                        pci_device_ids=assignment.devices,
                         mmio_size_gib=mmio_size_gib(args.gpus_per_vm, args.gpu_memory_gib),
                     ),
                     protect=args.protect,
@@ -122,9 +119,15 @@ class GpuWorkerPool(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         # No anti-affinity rule: each VM is pinned to its host (host_system_id) and passthrough devices rule
-        # out vMotion, so DRS could not act on one; the spread comes from the placement itself.
+        # out vMotion, so DRS could not act on one; the spread comes from the assignment itself.
+        self.register_outputs({"vmNames": self.vm_names})
 
-    def _vgpu(self, name: str, args: VgpuPoolArgs) -> None:
+
+class VgpuGpuPool(GpuWorkerPool):
+    """N VM Service VMs on a vGPU VM class in a Supervisor namespace, with their cloud-init in one Secret."""
+
+    def __init__(self, name: str, args: VgpuPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, args, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         metadata_labels = dict(args.labels)
         bootstrap: dict[str, object] = {}
@@ -160,3 +163,4 @@ class GpuWorkerPool(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, protect=args.protect),
             )
+        self.register_outputs({"vmNames": self.vm_names})

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_vsphere as vsphere
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InventoryArgs:
     """Names of existing vCenter objects, as the stack file gives them."""
 
@@ -20,7 +20,7 @@ class InventoryArgs:
     resource_pool: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Inventory:
     """IDs of the looked-up objects, for the layers that place things in them."""
 

@@ -13,7 +13,7 @@ from components.labels import environment_tag_category, team_tag_category
 _TAGGABLE = ["VirtualMachine", "Folder", "ResourcePool", "com.vmware.content.Library"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TagsArgs:
     """The environment's name and every team that may own something in it."""
 

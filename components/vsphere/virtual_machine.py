@@ -15,7 +15,7 @@ from components.labels import TEAM_EXTRA_CONFIG
 PERPETUAL_DIFFS = ["hvMode", "eptRviMode", "syncTimeWithHost"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Template:
     """Clone source: a VM template by name, or an OVF/VM-template item of a content library."""
 
@@ -31,7 +31,7 @@ class Template:
     library is one that exists outside the stack and is looked up by name."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Placement:
     """Where the VM lives; `host_system_id` pins it to one host (passthrough devices need that)."""
 
@@ -43,7 +43,7 @@ class Placement:
     host_system_id: pulumi.Input[str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PassthroughGpus:
     """Whole GPUs by DirectPath I/O: their PCI addresses and the 64-bit MMIO window they need."""
 
@@ -51,7 +51,7 @@ class PassthroughGpus:
     mmio_size_gib: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VirtualMachineArgs:
     """What one VM is: size, disks, source, placement, cloud-init, tags and (optionally) GPUs."""
 

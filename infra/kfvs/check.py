@@ -24,7 +24,9 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from infra import paths
 from infra.errors import ConfigError, Problem
-from infra.kfvs.recorder import Recording, Registration
+from infra.kfvs.recorder import STACK_TYPE, Recording, Registration
+from policies.conventions import environment_of_stack
+from policies.usage import STACK_REFERENCE
 
 _LEVELS = {
     "advisory": analyzer_pb2.ADVISORY,
@@ -35,7 +37,6 @@ _LEVELS = {
 _NAMES = {v: k for k, v in _LEVELS.items()}
 _START_TIMEOUT_S = 60
 _IN_FLIGHT = 32
-_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True, order=True)
@@ -59,7 +60,7 @@ def policy_packs(root: Path = paths.PROJECT_ROOT) -> list[Path]:
 
 def judged(recording: Recording) -> list[Registration]:
     """What the packs see: every resource but the root stack, in URN order."""
-    return [r for r in sorted(recording.resources.values(), key=lambda r: r.urn) if r.type != _STACK_TYPE]
+    return [r for r in sorted(recording.resources.values(), key=lambda r: r.urn) if r.type != STACK_TYPE]
 
 
 def check(recording: Recording, root: Path = paths.PROJECT_ROOT) -> list[Verdict]:
@@ -113,7 +114,7 @@ class Judges:
 
         Ordered by pack and policy; within a policy, a stack policy's findings keep the order the pack reported
         them in (the quota pack reports by team, then dimension), a resource policy's go by URN."""
-        resources = [_resource(r) for r in judged(recording)]
+        resources = [_resource(r) for r in judged(recording)] + _references(recording)
         with ThreadPoolExecutor(max_workers=max(1, len(self._packs))) as pool:
             results = list(pool.map(lambda pack: pack.finish(resources), self._packs))
         # sorted() is stable: each pack's own order survives within a policy.
@@ -209,7 +210,7 @@ class _Pack:
 
 def _config(pack: Path, stack: str, info: Any, root: Path) -> dict[str, analyzer_pb2.PolicyConfig]:
     """Pulumi's policy-config file (`config/<stack>.json`), checked against each policy's schema as the CLI does."""
-    path = pack / "config" / f"{stack}.json"
+    path = pack / "config" / f"{environment_of_stack(stack)}.json"
     raw: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     schemas = {p.name: json_format.MessageToDict(p.configSchema) for p in info.policies}
     file = paths.relative(path, root)
@@ -278,6 +279,24 @@ def _resource(r: Registration) -> analyzer_pb2.AnalyzerResource:
         parent=r.parent or "",
         dependencies=list(r.dependencies),
     )
+
+
+def _references(recording: Recording) -> list[analyzer_pb2.AnalyzerResource]:
+    """The run's StackReferences, as the engine hands its read resources to stack policies: with the referenced
+    stack's outputs (the quota pack meters the infra layer's `meteredResources` from them)."""
+    found = []
+    for read in recording.reads:
+        answer = recording.references.get(read.id)
+        if read.type != STACK_REFERENCE or answer is None:
+            continue
+        props = struct_pb2.Struct()
+        props.update({"name": read.id, "outputs": answer.values, "secretOutputNames": sorted(answer.secret_names)})
+        found.append(
+            analyzer_pb2.AnalyzerResource(
+                type=read.type, properties=props, urn=read.urn, name=read.name, parent=read.parent or ""
+            )
+        )
+    return found
 
 
 def mandatory(verdicts: Sequence[Verdict]) -> list[Verdict]:

@@ -15,6 +15,7 @@ from infra.kfvs import diff as plan_diff
 from infra.kfvs import fresh as first_preview
 from infra.kfvs import kustomize, options, pr, render, rendering, secrets, team
 from infra.kfvs.check import mandatory, policy_packs
+from infra.kfvs.environments import layer_stacks
 from infra.kfvs.lint import cli_support
 from infra.kfvs.lint import lint as lint_platform
 from infra.kfvs.plan import build_plan, to_json
@@ -37,7 +38,11 @@ EXIT_CONFIG = 1
 
 Stack = Annotated[
     str,
-    typer.Argument(metavar="STACK", help=f"one of: {options.stacks_here()} (stacks/Pulumi.<stack>.yaml)"),
+    typer.Argument(
+        metavar="STACK",
+        help=f"one of: {options.stacks_here()}; an environment (dev) stands for its layers' stacks "
+        "(dev-infra, then dev-platform)",
+    ),
 ]
 
 
@@ -82,14 +87,17 @@ def plan(
 
 
 def _plan_fresh(stack: str, chosen: options.Format) -> None:
+    """Each layer's first preview, in `pulumi up` order; the exit status is the worst of them."""
     try:
-        preview = first_preview.fresh_stack(stack)
+        previews = [first_preview.fresh_stack(name) for name in layer_stacks(stack)]
     except ConfigError as error:
         raise _fail(error) from None
-    forms = {options.Format.json: preview.as_json, options.Format.markdown: preview.markdown}
-    sys.stdout.write(forms.get(chosen, preview.text)())
-    if preview.exit_status:
-        raise typer.Exit(preview.exit_status)
+    for preview in previews:
+        forms = {options.Format.json: preview.as_json, options.Format.markdown: preview.markdown}
+        sys.stdout.write(forms.get(chosen, preview.text)())
+    worst = max(p.exit_status for p in previews)
+    if worst:
+        raise typer.Exit(worst)
 
 
 @app.command(no_args_is_help=True)
@@ -186,11 +194,11 @@ def validate(stack: Stack) -> None:
     """
     try:
         settings = validate_stack(stack)
-        warning = secrets.placeholder_warning(stack, secrets.stack_secrets(stack))
+        warnings = [secrets.placeholder_warning(name, secrets.stack_secrets(name)) for name in layer_stacks(stack)]
     except ConfigError as error:
         raise _fail(error) from None
     print(f"{stack}: configuration is valid ({len(settings.teams)} teams)")
-    if warning:
+    for warning in filter(None, warnings):
         print(warning, file=sys.stderr)
 
 
@@ -216,13 +224,14 @@ def secrets_(
         sys.stdout.write(secrets.checklist())
         return
     try:
-        statuses = secrets.stack_secrets(stack)
+        found = {name: secrets.stack_secrets(name) for name in layer_stacks(stack)}
     except ConfigError as error:
         raise _fail(error) from None
-    sys.stdout.write(
-        secrets.as_json(stack, statuses) if chosen is options.Format.json else secrets.text(stack, statuses)
-    )
-    if not all(s.ready for s in statuses):
+    for name, statuses in found.items():
+        sys.stdout.write(
+            secrets.as_json(name, statuses) if chosen is options.Format.json else secrets.text(name, statuses)
+        )
+    if not all(s.ready for statuses in found.values() for s in statuses):
         raise typer.Exit(EXIT_SECRETS)
 
 

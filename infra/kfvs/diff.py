@@ -21,6 +21,7 @@ import yaml
 from infra import paths
 from infra.kfvs.changes import ABSENT, Change, changes
 from infra.kfvs.plan import Plan
+from infra.layers import LAYERS, layer_stack
 
 __all__ = ["ABSENT", "BaseRevisionError", "Change", "Detail", "PlanDiff", "diff_plans", "markdown", "text"]
 
@@ -68,7 +69,7 @@ def plan_revision(stack: str, ref: str, root: Path = paths.PROJECT_ROOT) -> Plan
         tree = Path(tmp) / "tree"
         _git(root, "worktree", "add", "--detach", "--quiet", str(tree), ref)
         try:
-            if not paths.stack_file(stack, tree).is_file():
+            if not _exists(stack, tree):
                 return {"project": paths.PROJECT_NAME, "stack": stack, "resources": [], "totals": {}, "policies": []}
             run = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
                 [sys.executable, "-m", "infra.kfvs.cli", "plan", stack, "--json"],
@@ -84,6 +85,12 @@ def plan_revision(stack: str, ref: str, root: Path = paths.PROJECT_ROOT) -> Plan
             return plan
         finally:
             _git(root, "worktree", "remove", "--force", str(tree))
+
+
+def _exists(stack: str, tree: Path) -> bool:
+    """Whether the revision has STACK, or an environment of that name (its layers' files)."""
+    names = [stack, *(layer_stack(stack, layer) for layer in LAYERS)]
+    return any(paths.stack_file(name, tree).is_file() for name in names)
 
 
 def _git(root: Path, *args: str) -> None:

@@ -11,7 +11,12 @@ new stack. Here the mock monitor answers as the engine does on its first preview
   (pulumi/pulumi#16395): an object the same run creates does not exist yet, so the engine stops with
   "resource '<id>' does not exist";
 - an invoke whose declared dependencies are pending creation is answered "unknown" (pulumi/pulumi#24040); one that
-  names an object the run creates, without depending on it, runs now and finds nothing.
+  names an object the run creates, without depending on it, runs now and finds nothing;
+- a custom object whose CustomResourceDefinition the program registers in the same run, on the same provider, passes
+  the preview (the provider previews an unregistered kind as-is) but, if it does not wait for the CRD, may reach the
+  API server at `up` before its kind is served, and the provider gives up after about 31 s of retries. CRDs that a
+  chart or directory installs are not seen here (their objects are not expanded offline): `kfvs lint`'s `ordering`
+  rule checks those on the rendered objects.
 
 Where the engine would stop, the model records the hazard and carries on as if the read had been skipped, so one run
 names every hazard rather than the first. Reads of objects that exist before the run (a StackReference, a Supervisor
@@ -33,13 +38,22 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 
 from infra import paths
-from infra.kfvs.recorder import PlanMocks, Read, Recording, RecordingMonitor, Registration, StackOutputs, record
+from infra.kfvs.recorder import (
+    STACK_TYPE,
+    UNKNOWN,
+    PlanMocks,
+    Read,
+    Recording,
+    RecordingMonitor,
+    Registration,
+    StackOutputs,
+    record,
+)
 from infra.kfvs.run import infra_references
-from infra.kfvs.stackfile import read_stack_config
 from infra.program import main
 from infra.settings import load_settings
+from infra.stackfile import read_stack_config
 
-_STACK_TYPE = "pulumi:pulumi:Stack"
 _PROVIDER_PREFIX = "pulumi:providers:"
 CONSTRUCTED = {
     "kubernetes:helm.sh/v4:Chart": "helm.v4.Chart",
@@ -48,6 +62,15 @@ CONSTRUCTED = {
     "kubernetes:yaml/v2:ConfigGroup": "yaml.v2.ConfigGroup",
 }
 """Components the Kubernetes provider builds itself (Construct): it needs a configured provider to render them."""
+CRD_TYPES = frozenset(
+    {
+        "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+        "kubernetes:apiextensions.k8s.io/v1beta1:CustomResourceDefinition",
+    }
+)
+_OBJECT_TYPE = re.compile(r"kubernetes:(?P<group>[^/:]+)/(?P<version>[^/:]+):(?P<kind>\w+)")
+"""`kubernetes:<group>/<version>:<Kind>`: what `apiextensions.CustomResource(api_version=..., kind=...)` registers
+(`<Kind>Patch` for a `CustomResourcePatch`), as every typed Kubernetes resource does."""
 WAIT_FOR = "pulumi.com/waitFor"
 _DEFAULT_UPDATE_TIMEOUT = "10m"
 """pulumi-kubernetes' await timeout on update when neither a custom timeout nor `pulumi.com/timeoutSeconds` is set."""
@@ -58,6 +81,8 @@ class Effect(StrEnum):
 
     stops = "stops the preview"
     """The engine fails the preview, and `pulumi up` stops at its own preview."""
+    fails = "fails at up"
+    """The preview passes, and `pulumi up` may fail part-way, after creating what came before the failure."""
     hides = "hidden from the preview"
     """The preview passes but shows none of the objects, so neither reviewers nor policy packs see them."""
     later = "a later update"
@@ -70,11 +95,14 @@ class Kind(StrEnum):
     read = "read"
     invoke = "invoke"
     construct = "construct"
+    crd = "crd"
     wait_for = "waitFor"
 
     @property
     def effect(self) -> Effect:
-        return {Kind.construct: Effect.hides, Kind.wait_for: Effect.later}.get(self, Effect.stops)
+        return {Kind.construct: Effect.hides, Kind.crd: Effect.fails, Kind.wait_for: Effect.later}.get(
+            self, Effect.stops
+        )
 
     @property
     def fix(self) -> str:
@@ -88,15 +116,20 @@ _FIXES = {
     "output-form invoke that depends_on it",
     Kind.construct: "build the provider from a kubeconfig known at preview: a StackReference output of the stack "
     "that created the cluster (docs/LAYERS.md)",
-    Kind.wait_for: "nothing on a new stack; if an update then sits waiting while the object is Ready at its "
-    "current observedGeneration, cancel and re-run (docs/LAYERS.md: waitFor on the cluster object)",
+    Kind.crd: "make the custom object depend on its CRD (depends_on=[crd], or on the component that installs it), "
+    "so the engine sends it only once the CRD is created",
+    Kind.wait_for: "nothing on a new stack; if an update then sits waiting while the object shows the condition at "
+    "its current observedGeneration, cancel and re-run (docs/LAYERS.md: waitFor on the cluster object)",
 }
 
 
 EXIT_STOPS = 5
 """`kfvs plan --fresh` exit status when a hazard stops the preview."""
 EXIT_HIDES = 6
-"""Exit status when no hazard stops the preview but some objects would be hidden from it (and from the policies)."""
+"""Exit status when no hazard stops the preview or fails at up, but some objects would be hidden from the preview
+(and from the policies)."""
+EXIT_FAILS = 7
+"""Exit status when no hazard stops the preview but one may fail the first `pulumi up` (it outranks EXIT_HIDES)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +187,8 @@ class FreshPreview:
     @property
     def exit_status(self) -> int:
         effects = {h.effect for h in self.hazards}
-        return EXIT_STOPS if Effect.stops in effects else EXIT_HIDES if Effect.hides in effects else 0
+        ranked = ((Effect.stops, EXIT_STOPS), (Effect.fails, EXIT_FAILS), (Effect.hides, EXIT_HIDES))
+        return next((status for effect, status in ranked if effect in effects), 0)
 
     def text(self) -> str:
         lines = [h.line() for h in self.hazards]
@@ -218,7 +252,7 @@ class FreshMonitor(RecordingMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)
-        if request.type == _STACK_TYPE:
+        if request.type == STACK_TYPE:
             return response
         urn = response.urn
         self.pending.add(urn)
@@ -310,6 +344,7 @@ def find_hazards(recording: Recording, monitor: FreshMonitor) -> list[Hazard]:
         *_read_hazards([*monitor.failed_reads, *monitor.late_failures()]),
         *_invoke_hazards(recording, monitor.pending),
         *_construct_hazards(recording, monitor),
+        *_crd_hazards(recording, monitor),
         *_wait_for_hazards(recording.resources.values()),
     }
     order = list(Effect)
@@ -382,6 +417,78 @@ def _construct_hazards(recording: Recording, monitor: FreshMonitor) -> Iterator[
         )
 
 
+def _crd_hazards(recording: Recording, monitor: FreshMonitor) -> Iterator[Hazard]:
+    """A custom object on the provider of a CRD this run registers for its group and kind, not waiting for it."""
+    crds: dict[tuple[str, str, str], list[Registration]] = {}
+    for r in recording.resources.values():
+        served = _served_kind(r)
+        if served is not None:
+            crds.setdefault((monitor.providers.get(r.urn, ""), *served), []).append(r)
+    if not crds:
+        return
+    waits = _Waits(recording)
+    for r in recording.resources.values():
+        match = _OBJECT_TYPE.fullmatch(r.type)
+        if match is None or not r.custom or r.remote or r.type in CRD_TYPES:
+            continue
+        group, version, kind = match.group("group", "version", "kind")
+        provider = monitor.providers.get(r.urn, "")
+        on = f"provider {_names([provider])}" if provider else "the default provider"
+        wanted = [c for k in {kind, kind.removesuffix("Patch")} for c in crds.get((provider, group, k), [])]
+        waited = waits.of(r.urn) if wanted else set()
+        for crd in wanted:
+            if crd.urn in waited:
+                continue
+            yield Hazard(
+                Kind.crd,
+                r.urn,
+                f"a {kind} ({group}/{version}) on {on}, whose CRD {crd.name} this run creates, without depending on "
+                "it: the provider previews an unregistered kind as-is, so the preview passes; at up it may send the "
+                'object before the CRD is served, retry 5 times (1 s, doubling: about 31 s) and fail: "the '
+                'apiVersion for this resource does not exist. Verify that any required CRDs have been created"',
+                "pulumi-kubernetes#2881",
+            )
+
+
+def _served_kind(r: Registration) -> tuple[str, str] | None:
+    """(group, kind) that a CustomResourceDefinition registration serves, when its spec is known at preview."""
+    spec = r.inputs.get("spec") if r.type in CRD_TYPES else None
+    names = spec.get("names") if isinstance(spec, dict) else None
+    group = spec.get("group") if isinstance(spec, dict) else None
+    kind = names.get("kind") if isinstance(names, dict) else None
+    if not isinstance(group, str) or not isinstance(kind, str) or UNKNOWN in (group, kind):
+        return None
+    return group, kind
+
+
+class _Waits:
+    """What the engine creates before a registration: its dependencies and its parent, and what each of those waits
+    for in turn (its provider is the CRD's own, so it never waits for the CRD). The dependencies are as the SDK sent
+    them, a local component expanded to the descendants it had then (`rpc._add_dependency`): all the engine waits
+    for."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.resources = recording.resources
+
+    def of(self, urn: str) -> set[str]:
+        seen: set[str] = set()
+        pending = [urn]
+        while pending:
+            for before in self._direct(pending.pop()):
+                if before not in seen:
+                    seen.add(before)
+                    pending.append(before)
+        return seen
+
+    def _direct(self, urn: str) -> Iterator[str]:
+        r = self.resources.get(urn)
+        if r is None:
+            return
+        yield from r.dependencies
+        if r.parent:  # registered only once its parent is, so after what the parent waits for
+            yield r.parent
+
+
 def _wait_for_hazards(registrations: Iterable[Registration]) -> Iterator[Hazard]:
     for r in registrations:
         metadata = r.inputs.get("metadata")
@@ -394,8 +501,11 @@ def _wait_for_hazards(registrations: Iterable[Registration]) -> Iterator[Hazard]
         yield Hazard(
             Kind.wait_for,
             r.urn,
-            f"waits for {', '.join(conditions)}: an update of it while already Ready may wait for a new transition "
-            f"that a small change never brings, until the update timeout ({timeout}); reported, not reproduced yet",
+            f"waits for {', '.join(conditions)} on every update too, for up to the update timeout ({timeout}): "
+            "#4521 (open, needs-repro) reports an update of an already Ready object waiting for a newer "
+            "lastTransitionTime; the provider's check as read (v4.32.0 to 2026-07-01, await/condition/kubectl.go "
+            "checkCondition, lines 53-70) compares only the condition's status and observedGeneration, and 4.33.0 "
+            "to 4.34.2 note no await change",
             "pulumi-kubernetes#4521",
         )
 

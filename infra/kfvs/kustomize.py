@@ -248,7 +248,7 @@ class Kustomizer:
         try:
             return parse_objects(done.stdout)
         except yaml.YAMLError as error:
-            raise KustomizeError(directory, f"output is not YAML: {str(error).splitlines()[0]}") from None
+            raise KustomizeError(directory, f"output is not YAML: {yaml_reason(error)}") from None
 
 
 _NESTED = re.compile(r"accumulating resources from '([^']+)': ")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from infra import paths
+from infra.kfvs.environments import names_here
 
 
 class Format(StrEnum):
@@ -19,8 +19,8 @@ class Format(StrEnum):
 
 
 def stacks_here() -> str:
-    """The stacks of this project, for usage text (`stacks/Pulumi.<stack>.yaml`)."""
-    return ", ".join(paths.list_stacks()) or "none yet"
+    """The environments and stacks of this project, for usage text (`stacks/Pulumi.<stack>.yaml`)."""
+    return names_here() or "none yet"
 
 
 def choose_format(chosen: Format | None, default: Format, **legacy: bool) -> Format:

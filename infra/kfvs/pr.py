@@ -12,6 +12,7 @@ import yaml
 from infra import paths
 from infra.kfvs import diff as plan_diff
 from infra.kfvs.check import Verdict
+from policies.conventions import environment_of_stack
 
 MARKER = "<!-- kfvs-preview -->"
 """The comment's hidden mark: the workflow edits the comment carrying it instead of adding another."""
@@ -23,22 +24,23 @@ _DOCS = (".md", ".txt")
 
 
 def affected_stacks(changed: Iterable[str], stacks: Sequence[str], team_envs: dict[str, set[str]]) -> list[str]:
-    """Stacks a change touches: a stack file or its policy config touches that stack, a team file the stacks its
-    environments name (before or after), documentation nothing, anything else (code, policies, lock) all."""
+    """Stacks a change touches: a stack file or a policy config touches its environment's stacks (each layer reads
+    the other's file), a team file the stacks of the environments it names (before or after), documentation
+    nothing, anything else (code, policies, lock) all."""
     touched: set[str] = set()
     for name in changed:
         path = PurePosixPath(name)
         if path.suffix in _DOCS or path.parts[:1] == (".github",):
             continue
         if path.parts[:1] == ("stacks",) and path.name.startswith("Pulumi.") and path.suffix == ".yaml":
-            touched.add(path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
+            touched.add(environment_of_stack(path.name.removeprefix("Pulumi.").removesuffix(".yaml")))
         elif path.parts[:2] == ("stacks", "teams"):
             touched |= team_envs.get(name, set())
         elif path.parts[:1] == ("policies",) and len(path.parts) == 4 and path.parts[2] == "config":
-            touched.add(path.stem)
+            touched.add(environment_of_stack(path.stem))
         else:
             return sorted(stacks)
-    return sorted(touched & set(stacks))
+    return sorted(s for s in stacks if s in touched or environment_of_stack(s) in touched)
 
 
 def team_environments(root: Path, ref: str, changed: Iterable[str]) -> dict[str, set[str]]:

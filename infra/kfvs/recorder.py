@@ -21,7 +21,8 @@ from infra.kfvs import lookups
 
 SECRET = "[secret]"  # noqa: S105 - the mask shown in place of a secret
 UNKNOWN = "[unknown]"
-_STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_TYPE = "pulumi:pulumi:Stack"
+"""The root stack resource's type: in every recording, a resource of no layer."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ class RecordingMonitor(mocks.MockMonitor):
         qualified = type_
         if parent:
             parent_type = parent.split("::")[2]
-            if parent_type != _STACK_TYPE:
+            if parent_type != STACK_TYPE:
                 qualified = f"{parent_type}${type_}"
         return f"urn:pulumi:{self.recording.stack}::{self.recording.project}::{qualified}::{name}"
 
@@ -223,13 +224,13 @@ class RecordingMonitor(mocks.MockMonitor):
             self.recording.duplicates.append((first, registration))
         else:
             self.recording.resources[urn] = registration
-        if self.on_register is not None and request.type != _STACK_TYPE:
+        if self.on_register is not None and request.type != STACK_TYPE:
             self.on_register(registration)
         return super().RegisterResource(request)
 
     def _apply_stack_transforms(self, request: Any) -> None:
         """What the engine does and the base mock does not: run the stack transforms on each registration."""
-        if not self._stack_transforms or request.type == _STACK_TYPE:
+        if not self._stack_transforms or request.type == STACK_TYPE:
             return
         props = rpc.deserialize_properties(request.object)
         for transform in self._stack_transforms:

@@ -34,7 +34,7 @@ from infra import paths
 from infra.kfvs import kustomize, yamlstream
 from infra.kfvs.kinds import CLUSTER_SCOPED
 from infra.kfvs.kustomize import KustomizeError, Kustomizer, is_remote, parse_objects
-from infra.kfvs.recorder import SECRET, UNKNOWN, Recording, Registration
+from infra.kfvs.recorder import SECRET, STACK_TYPE, UNKNOWN, Recording, Registration
 from infra.kfvs.rendered import NotRendered, RenderedObject, Rendering
 from infra.kfvs.run import record_stack
 from infra.settings import Settings
@@ -50,7 +50,6 @@ for a kubeconfig context without one)."""
 RenderError = kustomize.RenderError
 """What stops a render (one line per problem); kustomize.py raises it too, so it is defined there."""
 
-_STACK = "pulumi:pulumi:Stack"
 _WORKLOAD_CLUSTER = "kubeflow-vsphere:tanzu:WorkloadCluster"
 _CLUSTER_KINDS = {"Cluster", "TanzuKubernetesCluster"}
 _OWN_TYPES = "kubeflow-vsphere:"
@@ -470,7 +469,7 @@ class _Graph:
         own dependencies, so a child can never start before them. The objects a Directory renders are
         registered under it and so share its entry.
         """
-        return {urn: self.waits(urn) for urn, reg in self.resources.items() if reg.type != _STACK}
+        return {urn: self.waits(urn) for urn, reg in self.resources.items() if reg.type != STACK_TYPE}
 
     def waits(self, urn: str) -> frozenset[str]:
         if urn in self._waits:
@@ -500,9 +499,9 @@ class _Graph:
         while pending:
             current = pending.pop()
             reg = self.resources.get(current)
-            if reg is not None and not reg.custom and not reg.remote and reg.type != _STACK:
+            if reg is not None and not reg.custom and not reg.remote and reg.type != STACK_TYPE:
                 pending += self.children.get(current, [])
-            elif reg is None or reg.type != _STACK:
+            elif reg is None or reg.type != STACK_TYPE:
                 yield current
 
     def component(self, urn: str) -> str:

@@ -19,8 +19,7 @@ from pydantic import ValidationError
 
 from infra import paths
 from infra.errors import ConfigError
-from infra.kfvs.stackfile import environment_imports, read_stack_config, secure_values
-from infra.models.compute import VgpuPool
+from infra.layers import LAYERS
 from infra.provider_keys import PROVIDER_SECRETS
 from infra.settings import (
     LDAP_BIND_PASSWORD,
@@ -29,7 +28,10 @@ from infra.settings import (
     OIDC_CLIENT_SECRET,
     SUPERVISOR_KUBECONFIG,
     StackConfig,
+    environment_config,
+    secret_needs,
 )
+from infra.stackfile import environment_imports, read_stack_config, secure_values
 from infra.validation import problems_from
 
 State = Literal["set", "placeholder", "plain text", "missing"]
@@ -99,17 +101,8 @@ class SecretStatus:
 def needed_secrets(config: StackConfig) -> dict[str, list[str]]:
     """Each secret key these settings make the program read, and what reads it (as the program's
     `require_secret` calls do: the provider, the Supervisor's provider, the GPU Operator, Dex's connector)."""
-    vgpu_pools = [p.name for p in config.vsphere.gpu_pools if isinstance(p, VgpuPool)]
-    operators = [c.name for c in config.clusters if c.gpu_operator and c.gpu_operator.enabled]
-    auth = config.kubeflow.auth.mode if config.kubeflow else None
-    needs: dict[str, list[str]] = {key: [what] for key, what in PROVIDER_SECRETS.items()}
-    needs[_project(SUPERVISOR_KUBECONFIG)] = [f"vGPU pool {n}" for n in vgpu_pools] + [
-        f"cluster {c.name}" for c in config.clusters
-    ]
-    needs[_project(NGC_API_KEY)] = [f"the GPU Operator of cluster {n}" for n in operators]
-    needs[_project(NLS_CLIENT_TOKEN)] = [f"the GPU Operator of cluster {n}" for n in operators]
-    needs[_project(OIDC_CLIENT_SECRET)] = ["Kubeflow's OIDC login (kubeflow.auth.mode: oidc)"] if auth == "oidc" else []
-    needs[_project(LDAP_BIND_PASSWORD)] = ["Kubeflow's LDAP login (kubeflow.auth.mode: ldap)"] if auth == "ldap" else []
+    needs: dict[str, list[str]] = {} if config.layer == "platform" else {k: [w] for k, w in PROVIDER_SECRETS.items()}
+    needs |= {_project(name): users for name, users in secret_needs(config).items()}
     return {key: users for key, users in needs.items() if users}
 
 
@@ -135,6 +128,10 @@ def stack_secrets(stack: str, root: Path = paths.PROJECT_ROOT) -> list[SecretSta
 def _stack_config(stack: str, config: Mapping[str, str], root: Path) -> StackConfig:
     """The project's keys as settings, without the cross-checks (a missing secret is what we report)."""
     prefix = f"{paths.PROJECT_NAME}:"
+    layer = config.get(f"{prefix}layer")
+    if layer in LAYERS:
+        # A layer's needs depend on the environment's whole configuration (its other file's plain keys too).
+        config = environment_config(stack, layer, config, root)[0]
     raw = {k.removeprefix(prefix): _decode(v) for k, v in config.items() if k.startswith(prefix)}
     try:
         return StackConfig.model_validate(raw)

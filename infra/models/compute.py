@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from infra.models.base import DnsLabel, Model, Name, matching
 from infra.models.cluster import DriverVersion
+from policies.conventions import VGPU_MEMORY_RESERVATION
 
 PciAddress = Annotated[
     str,
@@ -31,17 +32,17 @@ class VmClassSettings(Model):
 
     @model_validator(mode="after")
     def _vgpu_reserves_memory(self) -> VmClassSettings:
-        if self.vgpu_devices and self.memory_reservation not in (None, 100):
+        if self.vgpu_devices and self.memory_reservation not in (None, VGPU_MEMORY_RESERVATION):
             raise ValueError(
-                f"VM class '{self.name}' has vGPU devices, so memoryReservation must be 100 "
-                f"(got {self.memory_reservation}); remove the key or set it to 100"
+                f"VM class '{self.name}' has vGPU devices, so memoryReservation must be {VGPU_MEMORY_RESERVATION} "
+                f"(got {self.memory_reservation}); remove the key or set it to {VGPU_MEMORY_RESERVATION}"
             )
         return self
 
     @property
     def reserved_memory_percent(self) -> int:
         """100 for vGPU classes (vSphere requires it), else what was asked (default none)."""
-        return 100 if self.vgpu_devices else (self.memory_reservation or 0)
+        return VGPU_MEMORY_RESERVATION if self.vgpu_devices else (self.memory_reservation or 0)
 
     @property
     def gpus(self) -> int:

@@ -10,6 +10,8 @@ from pydantic import Field, HttpUrl, create_model, field_validator, model_valida
 
 from components.kubeflow.registry import COMPONENTS
 from infra.models.base import DnsLabel, DnsName, Email, Model, Name
+from infra.models.notebooks import NotebookSettings
+from infra.models.stores import StoresSettings
 
 PACHYDERM_REFUSED = (
     "Pachyderm 2.11.6 stores its data in an object store (deployTarget with bucket and credentials) that this "
@@ -199,6 +201,8 @@ class KubeflowSettings(Model):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    notebooks: NotebookSettings = Field(default_factory=NotebookSettings)
+    stores: StoresSettings | None = Field(default=None, description="external MySQL / object stores (docs/STORES.md)")
 
 
 class RegistryMirrorSettings(Model):

@@ -4,6 +4,7 @@ the quotas pack, which attributes usage by them.)"""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from policies.conventions import VGPU_MEMORY_RESERVATION
 from policies.usage import PROFILE, VM, VM_CLASS
 
 _CREDENTIAL_KEY = re.compile(
@@ -47,11 +49,20 @@ NO_HTTPS = "gateway '{gateway}' has no HTTPS server with a certificate (tls.cred
 PLAIN_HTTP = "gateway '{gateway}' serves plain HTTP without redirecting to HTTPS"
 UNPROTECTED = "{type} '{name}' holds state: protect it in this environment"
 PASSTHROUGH_VM_RESERVATION = "GPU passthrough VM reserves {reserved} of {memory} MiB; reserve all of it"
-VGPU_CLASS_RESERVATION = "vGPU VM class reserves {reserved}% of memory; vGPU needs 100"
+VGPU_CLASS_RESERVATION = f"vGPU VM class reserves {{reserved}}% of memory; vGPU needs {VGPU_MEMORY_RESERVATION}"
 CHART_UNPINNED = "chart '{chart}' is not pinned to an exact version (got '{version}')"
 KUSTOMIZE_UNPINNED = "kustomize directory '{directory}' is not pinned to a tag (?ref=<tag>)"
 PROFILE_WITHOUT_GPU_KEY = (
     "profile '{profile}' has no quota key requests.nvidia.com/gpu: every profile states its GPUs (0 is fine)"
+)
+
+IN_CLUSTER_STORE = (
+    "{component} installs its in-cluster {store} ({directory}): set kubeflow.stores.{component} in the stack file "
+    "(docs/STORES.md)"
+)
+IN_CLUSTER_STORE_RUNS = (
+    "Deployment kubeflow/{name} is {component}'s in-cluster {store} and runs {replicas} replica(s): set "
+    "kubeflow.stores.{component} in the stack file (docs/STORES.md)"
 )
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -61,6 +72,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "gpu-memory-reserved": {"passthrough-vm": PASSTHROUGH_VM_RESERVATION, "vgpu-class": VGPU_CLASS_RESERVATION},
     "charts-pinned": {"chart": CHART_UNPINNED, "kustomize": KUSTOMIZE_UNPINNED},
     "profile-gpu-quota": {"no-gpu-key": PROFILE_WITHOUT_GPU_KEY},
+    "external-data-stores": {"directory": IN_CLUSTER_STORE, "running": IN_CLUSTER_STORE_RUNS},
 }
 """Every finding each policy can report, by policy and branch (str.format templates): the tests give each
 branch a case of its own, and fail when one has none."""
@@ -94,7 +106,11 @@ def _gpu_memory(args: ResourceValidationArgs, report: ReportViolation) -> None:
     fully = reserved == memory or props.get("memoryReservationLockedToMax")
     if args.resource_type == VM and props.get("pciDeviceIds") and not fully:
         report(PASSTHROUGH_VM_RESERVATION.format(reserved=_n(reserved), memory=_n(memory)), None)
-    if args.resource_type == VM_CLASS and props.get("vgpuDevices") and props.get("memoryReservation") != 100:
+    if (
+        args.resource_type == VM_CLASS
+        and props.get("vgpuDevices")
+        and props.get("memoryReservation") != VGPU_MEMORY_RESERVATION
+    ):
         report(VGPU_CLASS_RESERVATION.format(reserved=_n(props.get("memoryReservation"))), None)
 
 
@@ -170,6 +186,92 @@ def _ingress_tls(args: StackValidationArgs, report: ReportViolation) -> None:
             report(PLAIN_HTTP.format(gateway=g.name), g.urn)
 
 
+STORES_ANNOTATION = "kubeflow-vsphere.io/external-stores"
+"""What components/kubeflow/stores.py stamps on the objects wiring a component to external stores (a test keeps
+the two equal)."""
+_STORE_NAMES = {"database": "MySQL database", "objectStore": "object store"}
+_STORE_DIRECTORIES = {
+    # kubeflow/manifests 26.03: the directory -> the component and the stores it carries in-cluster
+    "/applications/pipeline/": ("pipelines", ("database", "objectStore")),
+    "/applications/katib/upstream/installs/katib-with-kubeflow": ("katib", ("database",)),
+    "/applications/model-registry/upstream/overlays/db": ("modelRegistry", ("database",)),
+}
+_STORE_DEPLOYMENTS = {
+    "mysql": ("pipelines", "database"),
+    "seaweedfs": ("pipelines", "objectStore"),
+    "katib-mysql": ("katib", "database"),
+    "model-registry-db": ("modelRegistry", "database"),
+}
+"""Upstream's in-cluster store Deployments in `kubeflow`, which the engine registers as children of the
+directories (kfvs sees only the directories)."""
+_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+
+
+def _external_stamps(resources: list[Any]) -> set[tuple[str, str]]:
+    """(component, store) pairs the stack's own objects wire elsewhere, read from their stamp."""
+    found: set[tuple[str, str]] = set()
+    for r in resources:
+        if r.resource_type != _CONFIG_MAP:
+            continue
+        metadata = r.props.get("metadata") or {}
+        raw = (metadata.get("annotations") or {}).get(STORES_ANNOTATION)
+        if metadata.get("namespace") != "kubeflow" or not isinstance(raw, str):
+            continue
+        try:
+            stamp = json.loads(raw)
+        except ValueError:
+            continue
+        component = stamp.get("component") if isinstance(stamp, dict) else None
+        found |= {(str(component), store) for store in _STORE_NAMES if isinstance(stamp, dict) and stamp.get(store)}
+    return found
+
+
+def _external_stores(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    components = set(config.get("components", ["pipelines", "katib", "modelRegistry"]))
+    kinds = set(config.get("stores", list(_STORE_NAMES)))
+    external = _external_stamps(list(args.resources))
+    for r in args.resources:
+        if r.resource_type == _KUSTOMIZE:
+            for message in _in_cluster_directory(str(r.props.get("directory", "")), components, kinds, external):
+                report(message, r.urn)
+        elif r.resource_type == _DEPLOYMENT:
+            running = _in_cluster_deployment(r.props, components, kinds)
+            if running:
+                report(running, r.urn)
+
+
+def _in_cluster_directory(
+    directory: str, components: set[str], kinds: set[str], external: set[tuple[str, str]]
+) -> list[str]:
+    """A directory that carries an in-cluster store: the db overlay always, the others unless wired elsewhere."""
+    found = []
+    for marker, (component, carried) in _STORE_DIRECTORIES.items():
+        if marker not in directory or component not in components:
+            continue
+        for store in carried:
+            if store in kinds and ("overlays/db" in marker or (component, store) not in external):
+                found.append(
+                    IN_CLUSTER_STORE.format(component=component, store=_STORE_NAMES[store], directory=directory)
+                )
+    return found
+
+
+def _in_cluster_deployment(props: Mapping[str, Any], components: set[str], kinds: set[str]) -> str | None:
+    """An upstream in-cluster store Deployment (as the engine registers it) that still runs."""
+    metadata = props.get("metadata") or {}
+    hit = _STORE_DEPLOYMENTS.get(str(metadata.get("name")))
+    if hit is None or metadata.get("namespace") != "kubeflow" or hit[0] not in components or hit[1] not in kinds:
+        return None
+    replicas = (props.get("spec") or {}).get("replicas", 1)
+    if replicas == 0:
+        return None
+    return IN_CLUSTER_STORE_RUNS.format(
+        name=metadata.get("name"), component=hit[0], store=_STORE_NAMES[hit[1]], replicas=_n(replicas)
+    )
+
+
 POLICIES: list[Any] = [
     ResourceValidationPolicy(
         name="no-literal-credentials",
@@ -207,5 +309,17 @@ POLICIES: list[Any] = [
         description="Every Kubeflow profile has a quota with a GPU key.",
         validate=_profile_gpu_quota,
         enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="external-data-stores",
+        description="Pipelines, Katib and Model Registry use external databases and object stores (prod: config).",
+        validate=_external_stores,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(
+            properties={
+                "components": {"type": "array", "items": {"enum": ["pipelines", "katib", "modelRegistry"]}},
+                "stores": {"type": "array", "items": {"enum": ["database", "objectStore"]}},
+            }
+        ),
     ),
 ]

@@ -23,7 +23,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.conventions import TEAM_LABEL
+from policies.conventions import TEAM_LABEL, environment_of_stack
 from policies.usage import (
     PROFILE,
     SOURCE_NAMES,
@@ -33,6 +33,7 @@ from policies.usage import (
     Resource,
     Usage,
     plan_usage,
+    referenced,
 )
 
 _AMOUNTS: tuple[tuple[str, str, Callable[[Usage], float]], ...] = (
@@ -69,7 +70,10 @@ _SCHEMA = PolicyConfigSchema(
 
 
 def usage_of(resources: Iterable[PolicyResource]) -> PlanUsage:
-    return plan_usage(Resource(r.resource_type, r.urn, r.props) for r in resources)
+    """The stack's own metered resources and, in the platform layer, the infra layer's (its StackReference's
+    `meteredResources`): a team's budget covers its whole environment."""
+    own = [Resource(r.resource_type, r.urn, r.props) for r in resources]
+    return plan_usage([*own, *referenced(own)])
 
 
 def judged_stack() -> str:
@@ -79,8 +83,8 @@ def judged_stack() -> str:
 
 
 def budgets_file(stack: str) -> str:
-    """The platform team's budgets for a stack: this pack's policy config."""
-    return f"policies/quotas/config/{stack}.json"
+    """The platform team's budgets for a stack's environment: this pack's policy config, one for both layers."""
+    return f"policies/quotas/config/{environment_of_stack(stack)}.json"
 
 
 def team_file(team: str) -> str:
@@ -89,8 +93,9 @@ def team_file(team: str) -> str:
 
 
 def stack_file(stack: str) -> str:
-    """The stack's file, where pools and VMs assigned to a team are declared."""
-    return f"stacks/Pulumi.{stack}.yaml"
+    """The file where pools and VMs assigned to a team are declared: the stack's, or for the platform layer its
+    infra layer's (docs/LAYERS.md)."""
+    return f"stacks/Pulumi.{stack.removesuffix('-platform') + '-infra' if stack.endswith('-platform') else stack}.yaml"
 
 
 Report = Callable[[str, str | None], None]

@@ -296,7 +296,7 @@ def test_team_file_over_budget_fails_check_naming_team_budget_and_ask(kfvs: Kfvs
     assert (
         "team-quotas: team 'vision' asks for 45 GPUs (profile quota 40, GPU node pool 1, stack-level pools 4) "
         "but its budget is 10 GPUs; to fix, lower the request in stacks/teams/vision.yaml (the team's file) or in "
-        "stacks/Pulumi.dev.yaml (pools the stack assigns to the team), or raise teams.vision.gpus in "
+        "stacks/Pulumi.dev-infra.yaml (pools the stack assigns to the team), or raise teams.vision.gpus in "
         "policies/quotas/config/dev.json (the platform team's budgets)" in out
     )
     assert (
@@ -319,8 +319,9 @@ def test_teams_within_budget_but_over_capacity_trip_the_capacity_policy(kfvs: Kf
     assert run.returncode == 3
     assert (
         "team-quotas: the plan holds 17 GPUs in all (nlp 5, recsys 1, vision 9, no team's 2) but the environment "
-        "has 8; to fix, lower the requests in the teams' files (stacks/teams/<team>.yaml) or stacks/Pulumi.dev.yaml "
-        "(pools the stack assigns to teams) or stacks/Pulumi.dev.yaml (GPUs no team owns: node pool gpu-a100 2)"
+        "has 8; to fix, lower the requests in the teams' files (stacks/teams/<team>.yaml) or "
+        "stacks/Pulumi.dev-infra.yaml (pools the stack assigns to teams) or stacks/Pulumi.dev-infra.yaml (GPUs no "
+        "team owns: node pool gpu-a100 2)"
         in run.stdout
     )
     assert "asks for" not in run.stdout

@@ -16,6 +16,7 @@ from infra.errors import ConfigError, Problem
 from infra.kfvs.lint import unverified
 from infra.kfvs.lint.finding import Finding
 from infra.kfvs.rendered import Rendering
+from infra.loading import yaml_reason
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 
@@ -33,8 +34,7 @@ def read_manifests(files: list[Path]) -> list[dict[str, Any]]:
             )
             continue
         except yaml.YAMLError as error:
-            reason = str(error).splitlines()[0]
-            problems.append(Problem(paths.relative(path), "", f"is not YAML ({reason}): give a manifest file"))
+            problems.append(Problem(paths.relative(path), "", f"is not YAML ({yaml_reason(error)}): give a manifest file"))
             continue
         for i, document in enumerate(documents):
             if document is None:
