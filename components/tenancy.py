@@ -25,7 +25,7 @@ overlay, Pod Security `baseline`. It adds only the ConfigMap's labels to a names
 and no AuthorizationPolicy there is enforced."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Quota:
     """The profile's hard limits; GPUs always appear, as `requests.nvidia.com/gpu`."""
 
@@ -45,7 +45,7 @@ class Quota:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TenancyArgs:
     """Who the team is, what it may request, and the GPU pools it can reach."""
 

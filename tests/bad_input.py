@@ -23,7 +23,8 @@ from infra.errors import ConfigError, Problem
 from infra.kfvs.run import validate_stack
 from tests.environment_files import edit_stack_config, owner_file
 
-STACK = "stacks/Pulumi.dev.yaml"
+STACK = "stacks/Pulumi.dev-infra.yaml"
+"""The dev environment's infra layer file; a case on a key of the other layer names that file (`_layer_file`)."""
 TEAM = "stacks/teams/vision.yaml"
 POLICY = "policies/quotas/config/dev.json"
 FILE_KINDS = {"stack": STACK, "team": TEAM, "policy": POLICY}
@@ -59,8 +60,8 @@ class Case:
 def _layer_file(file: str, key: str) -> str:
     """An environment's stack file as the split names it: the layer's file that holds `key`
     (tests/environment_files.py), for a case written against `stacks/Pulumi.<env>.yaml`."""
-    match = re.fullmatch(r"stacks/Pulumi\.([a-z0-9-]+)\.yaml", file)
-    if match is None or match.group(1).endswith(("-infra", "-platform")):
+    match = re.fullmatch(r"stacks/Pulumi\.([a-z0-9-]+?)(-infra|-platform)?\.yaml", file)
+    if match is None:
         return file
     return owner_file(match.group(1), key)
 
@@ -115,8 +116,9 @@ def assert_cli_refused(run: subprocess.CompletedProcess[str], case: Case) -> Non
     out = run.stdout + run.stderr
     assert run.returncode == 1, out
     assert "Traceback" not in out, out
-    prefix = f"{case.file}: {case.key}" if case.key else case.file
-    assert any(line.strip().startswith(prefix) for line in run.stderr.splitlines()), out
+    files = {case.file, _layer_file(case.file, case.key)}
+    prefixes = tuple(f"{file}: {case.key}" if case.key else file for file in files)
+    assert any(line.strip().startswith(prefixes) for line in run.stderr.splitlines()), out
     if case.secret is not None:
         assert case.secret not in out
 
@@ -124,11 +126,25 @@ def assert_cli_refused(run: subprocess.CompletedProcess[str], case: Case) -> Non
 # Editing one file of a project copy.
 
 
+def _split_file(project: Path, relative: str, holding: str | None) -> Path:
+    """`relative`, or for an environment's file written before the split (`stacks/Pulumi.dev.yaml`) the layer's
+    file that holds `holding` (the infra layer's when nothing is asked for)."""
+    path = project / relative
+    match = re.fullmatch(r"stacks/Pulumi\.([a-z0-9-]+?)(-infra|-platform)?\.yaml", relative)
+    if match is None or (path.is_file() and (holding is None or holding in path.read_text(encoding="utf-8"))):
+        return path
+    layers = [project / f"stacks/Pulumi.{match.group(1)}-{layer}.yaml" for layer in ("infra", "platform")]
+    layers = [p for p in layers if p.is_file()]
+    if not layers:
+        return path
+    return next((p for p in layers if holding is not None and holding in p.read_text(encoding="utf-8")), layers[0])
+
+
 def write(relative: str, text: str | bytes) -> Callable[[Path], None]:
     """An edit that replaces a file's content."""
 
     def edit(project: Path) -> None:
-        path = project / relative
+        path = _split_file(project, relative, None)
         if isinstance(text, bytes):
             path.write_bytes(text)
         else:
@@ -141,7 +157,7 @@ def replace(relative: str, old: str, new: str) -> Callable[[Path], None]:
     """An edit that replaces one exact piece of a file's text (which must be there)."""
 
     def edit(project: Path) -> None:
-        path = project / relative
+        path = _split_file(project, relative, old)
         text = path.read_text(encoding="utf-8")
         assert old in text, f"{old!r} not in {relative}"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")

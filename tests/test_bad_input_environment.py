@@ -36,8 +36,10 @@ def _drop(key: str) -> Any:
 
 def _copy_stack(source: str, name: str, tier: str) -> Any:
     def edit(project: Path) -> None:
-        text = (project / f"stacks/Pulumi.{source}.yaml").read_text()
-        (project / f"stacks/Pulumi.{name}.yaml").write_text(text.replace(f"tier: {source}", f"tier: {tier}"))
+        for layer in ("infra", "platform"):  # an environment is its two layers' files
+            text = (project / f"stacks/Pulumi.{source}-{layer}.yaml").read_text()
+            target = project / f"stacks/Pulumi.{name}-{layer}.yaml"
+            target.write_text(text.replace(f"tier: {source}", f"tier: {tier}"))
         for pack in ("quotas", "guardrails"):
             config = project / f"policies/{pack}/config/{source}.json"
             (project / f"policies/{pack}/config/{name}.json").write_text(config.read_text())
@@ -83,7 +85,7 @@ def _copy_stack(source: str, name: str, tier: str) -> Any:
         PROD,
         stack_config(lambda c: c.pop("kubeflow-vsphere:oidcClientSecret"), "prod"),
         "kubeflow-vsphere:oidcClientSecret",
-        "required by kubeflow.auth.mode oidc",
+        "(kubeflow.auth.mode: oidc)",
         stack="prod",
     ),
     Case(

@@ -246,7 +246,12 @@ def test_dex_trusts_a_private_ca_of_the_identity_provider() -> None:
     )
     assert base64.b64decode(_ldap_connector(ldap)["rootCAData"]).decode() == _PEM
     oidc = OidcSettings.model_validate({"issuer": "https://sso.example.internal", "clientId": "kf", "caBundle": _PEM})
-    identity = IdentitySettings("kf.example.internal", "oidc", {"issuer": str(oidc.issuer), "rootCAs": [_PEM]}, "s")
+    identity = IdentitySettings(
+        hostname="kf.example.internal",
+        mode="oidc",
+        connector={"issuer": str(oidc.issuer), "rootCAs": [_PEM]},
+        connector_secret="s",
+    )
     connector = dex_config(identity, "client", None)["connectors"][0]["config"]
     assert connector["rootCAs"] == [_PEM]
     assert connector["redirectURI"] == "https://kf.example.internal/dex/callback"

@@ -6,6 +6,7 @@ generated password, stored bcrypt-hashed in Dex's config and exported only as a 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -141,7 +142,7 @@ class Dex(KubeflowComponent):
 
 
 def _with_secret(identity: IdentitySettings, secret: Any) -> IdentitySettings:
-    return IdentitySettings(identity.hostname, identity.mode, identity.connector, secret, identity.static_email)
+    return replace(identity, connector_secret=secret)
 
 
 def dex_values() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from components.kubeflow.spawner import SpawnerSettings
 from components.kubeflow.stores import StoreSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KubeflowArgs:
     """What to install and how users reach it; prerequisites are checked by settings before this runs."""
 

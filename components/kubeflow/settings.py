@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pulumi
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IngressSettings:
     """How users reach the platform: hostname, certificate source and the load balancer."""
 
@@ -25,7 +25,7 @@ class IngressSettings:
     service_annotations: Mapping[str, str] = field(default_factory=dict[str, str])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IdentitySettings:
     """Where identities come from; the connector's secret is a stack secret (client secret or bind password)."""
 

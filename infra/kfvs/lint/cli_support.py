@@ -34,7 +34,9 @@ def read_manifests(files: list[Path]) -> list[dict[str, Any]]:
             )
             continue
         except yaml.YAMLError as error:
-            problems.append(Problem(paths.relative(path), "", f"is not YAML ({yaml_reason(error)}): give a manifest file"))
+            problems.append(
+                Problem(paths.relative(path), "", f"is not YAML ({yaml_reason(error)}): give a manifest file")
+            )
             continue
         for i, document in enumerate(documents):
             if document is None:
