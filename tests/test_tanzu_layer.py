@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from components.catalog import GPU_OPERATOR
-from components.services.gpu_operator import GpuOperatorArgs, gpu_operator_values
+from components.labels import GPU_TAINT, TEAM_LABEL, toleration
+from components.services.gpu_operator import GpuOperatorArgs, gpu_operator_values, tolerates
 from components.tanzu.classes import CLUSTER_CLASSES, mismatches
 from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
@@ -300,3 +301,12 @@ def test_the_schema_check_tells_the_two_variable_sets_apart() -> None:
     assert mismatches(trust, generic.variables["osConfiguration"]["trust"]) == [
         ".additionalTrustedCAs[0].name: not defined"
     ]
+
+
+def test_a_pods_gpu_toleration_is_derived_from_the_taint_gpu_pools_carry() -> None:
+    """PodDefaults tolerate exactly the GPU pools' taint: the same key and value, nothing wider."""
+    gpu = toleration(GPU_TAINT)
+    assert gpu == {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
+    assert tolerates([gpu], GPU_TAINT)
+    assert not tolerates([gpu], {**GPU_TAINT, "value": "absent"})
+    assert not tolerates([gpu], {"key": TEAM_LABEL, "value": "vision", "effect": "NoSchedule"})
