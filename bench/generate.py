@@ -18,6 +18,7 @@ import yaml
 
 from infra import paths
 from infra.kfvs.run import record_stack
+from infra.layers import LAYERS, layer_stack
 from policies.usage import Resource, plan_usage
 
 STACK = "dev"
@@ -41,16 +42,26 @@ def environment(root: Path, teams: int, source: Path = paths.PROJECT_ROOT) -> Pa
             shutil.copy2(path, project / name)
     _drop_other_stacks_configs(project)
     (project / "stacks" / "teams").mkdir(parents=True)
-    stack_file = paths.stack_file(STACK, source)
-    document = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
-    document["config"] = {key: _platform_owned(value) for key, value in document["config"].items()}
-    (project / "stacks" / stack_file.name).write_text(yaml.safe_dump(document, sort_keys=False))
+    config = _environment_config(source)
+    document = {"config": {key: _platform_owned(value) for key, value in config.items()}}
+    (project / "stacks" / paths.stack_file(STACK).name).write_text(yaml.safe_dump(document, sort_keys=False))
     _give_quotas(project, 0, 0)
     platform_gpus = _unowned_gpus(project)
     for i in range(teams):
         (project / "stacks" / "teams" / f"team-{i:03d}.yaml").write_text(yaml.safe_dump(_team(i), sort_keys=False))
     _give_quotas(project, teams, platform_gpus)
     return project
+
+
+def _environment_config(source: Path) -> dict[str, Any]:
+    """Dev's configuration as one stack: its layers' files joined, without `layer` (the one-stack layout the
+    program still runs), so that one program run, and its floor, cover the whole environment."""
+    config: dict[str, Any] = {}
+    for layer in LAYERS:
+        path = paths.stack_file(layer_stack(STACK, layer), source)
+        config.update(yaml.safe_load(path.read_text(encoding="utf-8"))["config"])
+    config.pop(f"{paths.PROJECT_NAME}:layer", None)
+    return config
 
 
 def _unowned_gpus(project: Path) -> int:

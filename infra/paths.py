@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from policies.conventions import environment_of_stack
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_NAME = "kubeflow-vsphere"
 STACKS_DIR = PROJECT_ROOT / "stacks"
@@ -29,3 +31,9 @@ def relative(path: Path, root: Path = PROJECT_ROOT) -> str:
 def list_stacks(root: Path = PROJECT_ROOT) -> list[str]:
     """Stack names that have a file under stacks/."""
     return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (root / "stacks").glob("Pulumi.*.yaml"))
+
+
+def list_environments(root: Path = PROJECT_ROOT) -> list[str]:
+    """The environments team files and policy configs name: each layered pair of stacks (`dev-infra`,
+    `dev-platform`) is its environment (`dev`), any other stack its own."""
+    return sorted({environment_of_stack(s) for s in list_stacks(root)})

@@ -233,7 +233,8 @@ def environment_config(stack: str, layer: Layer, config: Mapping[str, str], root
         else layer_stack(environment, "platform")
     )
     other_file = paths.relative(paths.stack_file(other_stack, root), root)
-    if not paths.stack_file(other_stack, root).is_file():
+    other_path = paths.stack_file(other_stack, root)
+    if not other_path.exists() and not other_path.is_symlink():
         if layer == "infra":
             return dict(config), other_file
         raise ConfigError(
@@ -255,9 +256,8 @@ def environment_config(stack: str, layer: Layer, config: Mapping[str, str], root
 
 
 def _environments(root: Path) -> list[str]:
-    """The environments team files may name: every stack, and the environment of each layer's stack."""
-    stacks = paths.list_stacks(root)
-    return sorted({*stacks, *(environment_of(s, layer) for s in stacks for layer in LAYERS)})
+    """The environments team files may name (a layered pair of stacks is one)."""
+    return paths.list_environments(root)
 
 
 def load_from_runtime(root: Path = paths.PROJECT_ROOT) -> Settings:

@@ -67,7 +67,7 @@ HUGE = "# padding\n" * (MAX_BYTES // 10 + 1)
         STACK,
         replace(STACK, "    tier: dev\n", "    tier: dev\n    tier: prod\n"),
         "kubeflow-vsphere:environment.tier",
-        "duplicate key (lines 16 and 17)",
+        "duplicate key (lines 17 and 18)",
     ),
     Case(
         "stack-alias-bomb",
@@ -335,9 +335,9 @@ def test_megabytes_of_one_value_are_checked_in_linear_time(project: Path, filler
 )
 def test_config_as_the_engine_hands_it_over_is_bounded_too(text: str) -> None:
     """Under `pulumi up` the engine passes structured config as JSON text: the same bounds apply to it."""
-    config, secret = read_stack_config("dev")
+    config, secret = read_stack_config("dev-infra")
     config["kubeflow-vsphere:vsphere"] = text
     with pytest.raises(ConfigError) as caught:
-        load_settings("dev", config, secret)
+        load_settings("dev-infra", config, secret)
     assert [p.key for p in caught.value.problems] == ["kubeflow-vsphere:vsphere"]
     assert all("\n" not in str(p) for p in caught.value.problems)

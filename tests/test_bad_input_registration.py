@@ -22,7 +22,7 @@ import infra.settings
 from infra import paths
 from infra.errors import ConfigError, Problem
 from infra.kfvs.recorder import DuplicateUrnError, Registration, record
-from infra.kfvs.run import record_stack, validate_stack
+from infra.kfvs.run import infra_references, record_stack, validate_stack
 from infra.models.team import TEAM_NAME_MAX
 from infra.program import main
 from infra.stackfile import read_stack_config
@@ -52,8 +52,8 @@ def _rename_team(project: Path, name: str, *, gpu_vms: bool = False) -> None:
 
 
 def _registrations(project: Path) -> tuple[ConfigError | None, list[Registration]]:
-    """Run the real program under the recorder: the config error it raised and what it registered before."""
-    config, secret = read_stack_config("dev", project)
+    """Run the real program under the recorder, each layer of dev as `pulumi up` would: the first config error
+    it raised and what it registered before."""
     seen: list[Registration] = []
     caught: list[ConfigError] = []
 
@@ -63,7 +63,17 @@ def _registrations(project: Path) -> tuple[ConfigError | None, list[Registration
         except ConfigError as error:
             caught.append(error)
 
-    record(program, paths.PROJECT_NAME, "dev", config, secret, on_register=seen.append)
+    config, secret = read_stack_config("dev-infra", project)
+    record(program, paths.PROJECT_NAME, "dev-infra", config, secret, on_register=seen.append)
+    if not caught:  # the deploy workflow runs the platform layer only after the infra layer succeeded
+        config, secret = read_stack_config("dev-platform", project)
+        try:
+            references = infra_references(validate_stack("dev-platform", project), project)
+        except ConfigError:
+            references = {}
+        record(
+            program, paths.PROJECT_NAME, "dev-platform", config, secret, on_register=seen.append, references=references
+        )
     return (caught[0] if caught else None), seen
 
 

@@ -190,9 +190,7 @@ def test_the_cli_names_each_plain_secret_and_never_prints_it(project: Path, key:
 )
 def test_a_missing_identity_provider_secret_is_named_not_a_crash(project: Path, stack: str, key: str) -> None:
     stack_config(lambda c: c.pop(key), stack)(project)
-    case = Case(
-        "missing", f"stacks/Pulumi.{stack}.yaml", lambda p: None, key, "(kubeflow.auth.mode: ", stack=stack
-    )
+    case = Case("missing", f"stacks/Pulumi.{stack}.yaml", lambda p: None, key, "(kubeflow.auth.mode: ", stack=stack)
     check_case(project, case)
     for command in ("validate", "plan"):
         assert_cli_refused(kfvs(project, command, stack), case)

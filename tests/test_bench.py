@@ -13,11 +13,13 @@ from bench.generate import environment
 from bench.policy_floor import hollow_project
 from infra.kfvs.check import check
 from infra.kfvs.run import record_stack
+from tests.environment_files import join_environment
 from tests.policies.test_team_quotas import FAILING
 
 
-def test_floor_registers_the_plans_resources_with_their_inputs(tmp_path: Path) -> None:
-    _, recording = record_stack("dev")
+def test_floor_registers_the_plans_resources_with_their_inputs(tmp_path: Path, project: Path) -> None:
+    join_environment(project, "dev")  # the bench plans an environment in one run (bench/generate.py)
+    _, recording = record_stack("dev", project)
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest(list(recording.resources.values()), ["pulumi_kubernetes.core.v1"])))
     floor = replay(path)
@@ -49,7 +51,7 @@ def test_generated_environments_hold_only_generated_teams_whatever_the_repositor
         assert sorted(p.name for p in (env / "stacks/teams").iterdir()) == generated
         quotas = json.loads((env / "policies/quotas/config/dev.json").read_text())["team-quotas"]
         assert sorted(quotas["teams"]) == [name.removesuffix(".yaml") for name in generated]
-        assert "team:" not in (env / "stacks/Pulumi.dev-infra.yaml").read_text()
+        assert "team:" not in (env / "stacks/Pulumi.dev.yaml").read_text()
     plans = [record_stack("dev", env)[1] for env in (before, after)]
     assert plans[0].resources.keys() == plans[1].resources.keys()
     # Budgets fit the generated teams exactly: the quota pack finds nothing (the guardrails are the stack's own).

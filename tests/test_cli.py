@@ -23,10 +23,8 @@ from tests.environment_files import edit_stack_config
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-NAMES = "dev, prod, sandbox, staging, " + ", ".join(
-    f"{env}-{layer}" for env in ("dev", "prod", "sandbox", "staging") for layer in ("infra", "platform")
-)
-"""Environments, then every stack file's stack."""
+NAMES = "dev, prod, sandbox, staging (or one layer: dev-infra, dev-platform)"
+"""The environments, and a hint at their layers' stacks."""
 
 
 def _assert_clean_failure(run_stderr: str, returncode: int) -> list[str]:
@@ -72,7 +70,8 @@ def test_plan_json_is_the_contract(kfvs: KfvsRunner, project: Path) -> None:
         assert all(isinstance(d, str) for d in r["dependencies"]), r["urn"]
     urns = [r["urn"] for r in resources]
     assert urns == sorted(urns)
-    assert [r["type"] for r in resources].count("pulumi:pulumi:Stack") == 1
+    # An environment's plan is its layers' plans together: one root stack resource per layer.
+    assert [r["type"] for r in resources].count("pulumi:pulumi:Stack") == 2
     assert {r["custom"] for r in resources} == {True, False}
     by_name = {r["name"]: r for r in resources}
     assert by_name["kubeflow-dev-kubeflow-dex-config"]["inputs"]["stringData"] == "[secret]"
@@ -276,14 +275,15 @@ def test_pr_comment_reports_each_stack_on_stderr_and_only_the_comment_on_stdout(
     assert run.stdout.startswith("<!-- kfvs-preview -->")
     assert not ANSI.search(run.stderr)  # a pipe: no colour
     lines = run.stderr.splitlines()
-    assert lines[0].startswith("pr-comment: 1 stacks touched against main: sandbox")
-    assert any(line.startswith("pr-comment sandbox (1/1): planning and judging the change") for line in lines)
-    assert any(line.startswith("pr-comment sandbox (1/1): planning the base main") for line in lines)
-    assert re.match(r"pr-comment: 1 stacks compared; \d+ mandatory violations  \d+\.\d s$", lines[-1])
+    # A change to one layer's file is planned in both layers of its environment (each reads the other's keys).
+    assert lines[0].startswith("pr-comment: 2 stacks touched against main: sandbox-infra, sandbox-platform")
+    assert any(line.startswith("pr-comment sandbox-infra (1/2): planning and judging the change") for line in lines)
+    assert any(line.startswith("pr-comment sandbox-platform (2/2): planning the base main") for line in lines)
+    assert re.match(r"pr-comment: 2 stacks compared; \d+ mandatory violations  \d+\.\d s$", lines[-1])
     as_json = kfvs("pr-comment", "--base", "main", "--format", "json")
-    assert [r["stack"] for r in json.loads(as_json.stdout)] == ["sandbox"]
+    assert [r["stack"] for r in json.loads(as_json.stdout)] == ["sandbox-infra", "sandbox-platform"]
     as_text = kfvs("pr-comment", "--base", "main", "--format", "text")
-    assert as_text.stdout.startswith("sandbox: ")
+    assert as_text.stdout.startswith("sandbox-infra: ")
     assert "<!--" not in as_text.stdout
 
 

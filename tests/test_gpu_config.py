@@ -18,6 +18,7 @@ from infra.kfvs.recorder import SECRET
 from infra.kfvs.run import record_stack
 from policies.usage import VM_SERVICE_VM
 from tests.conftest import only, stack_problems
+from tests.environment_files import edit_environment
 
 CLUSTER = "kubeflow-vsphere:clusters[0]"
 OPERATOR = f"{CLUSTER}.gpuOperator"
@@ -154,10 +155,7 @@ def test_passthrough_from_a_bios_template_is_refused(project: Path) -> None:
 
 def test_team_gpu_vms_are_built_without_kubeflow(project: Path) -> None:
     """Team requests are resolved into pools in settings: with Kubeflow off, the VMs are still in the plan."""
-    stack = project / "stacks/Pulumi.dev-infra.yaml"
-    document = yaml.safe_load(stack.read_text())
-    del document["config"]["kubeflow-vsphere:kubeflow"]
-    stack.write_text(yaml.safe_dump(document))
+    edit_environment(project, "dev", lambda config: config.pop("kubeflow-vsphere:kubeflow"))
     for team_file in (project / "stacks/teams").glob("*.yaml"):
         team = yaml.safe_load(team_file.read_text())
         dev = team.get("environments", {}).get("dev", {})

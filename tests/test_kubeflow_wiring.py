@@ -76,15 +76,22 @@ def _release(chart: dict[str, Any]) -> str:
 
 
 def _chart_objects(stack: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(namespace, name) of the Services and ServiceAccounts Dex's and oauth2-proxy's charts create: both name
-    them after the release (Helm's fullname is the release name when it contains the chart's name)."""
+    """(namespace, name) of the Services and ServiceAccounts the charts create that routes and policies name: Dex's
+    and oauth2-proxy's after the release (Helm's fullname is the release name when it contains the chart's name),
+    Grafana's after its fullnameOverride."""
     named = set()
     for chart in ("dex", "oauth2-proxy"):
         resource = _chart(stack, chart)
         release = _release(resource)
         assert chart in release, "the fullname is the release name only when it contains the chart's name"
         named.add((resource["inputs"]["namespace"], release))
-    return named, named
+    # kube-prometheus-stack's Grafana subchart names its Service `grafana.fullnameOverride` (its fullname helper).
+    services = set(named)
+    for resource in _charts(stack):
+        grafana = (resource["inputs"].get("values") or {}).get("grafana") or {}
+        if resource["inputs"]["chart"].endswith("kube-prometheus-stack") and grafana.get("enabled", True):
+            services.add((resource["inputs"]["namespace"], grafana["fullnameOverride"]))
+    return services, named
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "sandbox"])

@@ -169,7 +169,9 @@ def test_team_new_judges_the_file_by_the_loaders_rules_and_leaves_nothing(kfvs: 
     by_hand.unlink()
     reason = run.stderr.split("name: 'Speech_1' is not a", 1)[1].splitlines()[0]
     assert any(reason in p.message for p in caught.value.problems), caught.value
-    assert "Speech_1.yaml: environments.qa: no stack 'qa'; stacks: dev, prod, sandbox, staging" in run.stderr
+    assert (
+        "Speech_1.yaml: environments.qa: no environment 'qa'; environments: dev, prod, sandbox, staging" in run.stderr
+    )
     # What only the whole stack can judge (the class exists, carries vGPUs, is bound) is the loader's own message.
     run = _new(kfvs, "--gpu-node-pool", "cpu-8x32")
     assert run.returncode == 1

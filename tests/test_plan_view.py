@@ -59,7 +59,9 @@ def _urns_from_tree(lines: list[str], plan: dict[str, Any]) -> list[str]:
         if name.startswith(ELLIPSIS):
             name = ancestors[-1][1] + name[len(ELLIPSIS) :]
         chain = "$".join([*(t for t, _ in ancestors[1:]), full_type]) if depth else full_type
-        urns.append(f"urn:pulumi:{plan['stack']}::{plan['project']}::{chain}::{name}")
+        # An environment's plan has one root per layer, named `<project>-<stack>`: each names its stack.
+        root = (ancestors[0][1] if depth else name).removeprefix(f"{plan['project']}-")
+        urns.append(f"urn:pulumi:{root}::{plan['project']}::{chain}::{name}")
         ancestors.append((full_type, name))
     return urns
 

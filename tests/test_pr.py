@@ -105,6 +105,9 @@ def test_a_team_file_change_diffs_only_that_teams_resources(kfvs: KfvsRunner, pr
     comment = kfvs("pr-comment", "--base", "main~1")
     assert comment.returncode == 0, comment.stderr
     assert comment.stdout.startswith(MARKER)
-    assert "| `dev` | 0 | 1 | 0 | 0 |" in comment.stdout
-    assert "| `staging`" in comment.stdout
-    assert "| `sandbox`" not in comment.stdout
+    # Layer by layer: the profile is the platform layer's; the infra layer is planned too (it reads the team
+    # file for pools) and shows no change.
+    assert "| `dev-platform` | 0 | 1 | 0 | 0 |" in comment.stdout
+    assert "| `dev-infra` | 0 | 0 | 0 | 0 |" in comment.stdout
+    assert "| `staging-platform`" in comment.stdout
+    assert "| `sandbox" not in comment.stdout

@@ -22,7 +22,7 @@ from infra.stackfile import read_stack_config
 
 def test_config_error_registers_nothing_but_the_stack(project: Path) -> None:
     (project / "stacks/teams/vision.yaml").write_text("name: vision\n")
-    config, secret = read_stack_config("dev", project)
+    config, secret = read_stack_config("dev-platform", project)
     caught: list[ConfigError] = []
 
     def program() -> None:
@@ -31,7 +31,7 @@ def test_config_error_registers_nothing_but_the_stack(project: Path) -> None:
         except ConfigError as error:
             caught.append(error)
 
-    rec = record(program, paths.PROJECT_NAME, "dev", config, secret)
+    rec = record(program, paths.PROJECT_NAME, "dev-platform", config, secret)
     assert [p.key for p in caught[0].problems] == ["owners"]
     assert [r.type for r in rec.resources.values()] == ["pulumi:pulumi:Stack"]
 

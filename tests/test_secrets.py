@@ -71,6 +71,14 @@ def test_placeholders_are_told_from_real_ciphertexts() -> None:
     assert not is_placeholder_ciphertext("AAABAHR5cGUgYXdza21zIGJsb2IgZm9yIGEgdGVzdA==")  # a cloud KMS blob
 
 
+def _ciphertexts(project: Path, stack: str, key: str) -> Any:
+    """What a secrets provider writes for `key`: one ciphertext, or one per entry of a secret set by `--path`."""
+    value = yaml.safe_load((project / f"stacks/Pulumi.{stack}.yaml").read_text())["config"][key]
+    if set(value) == {"secure"}:
+        return {"secure": CIPHERTEXT}
+    return {entry: {"secure": CIPHERTEXT} for entry in value}
+
+
 def _set(project: Path, stack: str, values: dict[str, Any], drop: tuple[str, ...] = ()) -> None:
     """Set (or drop) keys of one stack file: a layer's (`prod-platform`), since each layer keeps its own secrets."""
     path = project / f"stacks/Pulumi.{stack}.yaml"
@@ -101,10 +109,12 @@ def test_kfvs_secrets_lists_placeholders_with_the_command_for_each(kfvs: KfvsRun
 
 def test_kfvs_secrets_set_missing_and_plain_text(kfvs: KfvsRunner, project: Path) -> None:
     for stack in ("prod-infra", "prod-platform"):
-        _set(project, stack, {k: {"secure": CIPHERTEXT} for k in secure_values(stack, project)})
+        _set(project, stack, {k: _ciphertexts(project, stack, k) for k in secure_values(stack, project)})
     done = kfvs("secrets", "prod")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("3 set, 0 placeholders, 0 missing") == 2
+    assert "prod-infra: 3 secrets needed" in done.stdout
+    assert "prod-platform: 4 secrets needed" in done.stdout
+    assert done.stdout.count(" set, 0 placeholders, 0 missing, 0 in plain text") == 2
     assert "pulumi config set" not in done.stdout
     quiet = kfvs("validate", "prod")
     assert quiet.returncode == 0

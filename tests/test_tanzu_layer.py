@@ -80,8 +80,12 @@ def test_cluster_waits_for_ready_and_kubeconfig_is_read_after_it(dev: Recording)
 
 
 def test_kubeconfig_stays_secret_and_cluster_objects_use_the_cluster_provider(dev: Recording) -> None:
-    provider = _one(dev, "pulumi:providers:kubernetes", "kubeflow-dev-provider")
-    assert provider.inputs["kubeconfig"] == SECRET
+    # Both layers have one: the infra layer's WorkloadCluster its own, the platform layer the one its charts use,
+    # built from the infra stack's `clusters` export (docs/LAYERS.md).
+    providers = [r for r in dev.of_type("pulumi:providers:kubernetes") if r.name == "kubeflow-dev-provider"]
+    assert sorted(r.urn.split("::")[0] for r in providers) == ["urn:pulumi:dev-infra", "urn:pulumi:dev-platform"]
+    assert all(r.inputs["kubeconfig"] == SECRET for r in providers)
+    provider = next(r for r in providers if r.urn.startswith("urn:pulumi:dev-platform::"))
     operator_parts = [r for r in dev.resources.values() if "GpuOperator$" in r.urn]
     assert {r.type for r in operator_parts} == {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret", RELEASE}
     for r in operator_parts:

@@ -40,8 +40,7 @@ Stack = Annotated[
     str,
     typer.Argument(
         metavar="STACK",
-        help=f"one of: {options.stacks_here()}; an environment (dev) stands for its layers' stacks "
-        "(dev-infra, then dev-platform)",
+        help=f"one of: {options.stacks_here()}; an environment stands for its layers' stacks, in `pulumi up` order",
     ),
 ]
 

@@ -39,8 +39,10 @@ def environments(root: Path = paths.PROJECT_ROOT) -> list[str]:
 
 
 def names_here(root: Path = paths.PROJECT_ROOT) -> str:
-    """Every name a command takes: environments, then their layers' stacks and any one-stack environment."""
-    return ", ".join([*environments(root), *paths.list_stacks(root)])
+    """The names a command takes: each environment (and, for the layered ones, a hint at their layers' stacks)."""
+    layered = environments(root)
+    names = ", ".join(paths.list_environments(root))
+    return f"{names} (or one layer: {layered[0]}-infra, {layered[0]}-platform)" if layered else names
 
 
 def merged(name: str, recordings: list[Recording]) -> Recording:

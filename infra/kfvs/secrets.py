@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from infra import paths
 from infra.errors import ConfigError
 from infra.layers import LAYERS
+from infra.models.stores import STORE_CREDENTIALS, credential_users
 from infra.provider_keys import PROVIDER_SECRETS
 from infra.settings import (
     LDAP_BIND_PASSWORD,
@@ -48,9 +49,14 @@ class Secret:
     source: str | None = None
     """A file the value is read from (`pulumi config set --secret <key> < <file>`), or None to type it."""
 
+    entries: bool = False
+    """An object of named entries, each set on its own (`--path '<key>.<name>'`)."""
+
     def command(self) -> str:
         """The command that sets it (Pulumi prompts for the value when none is given)."""
         tail = f" < {self.source}" if self.source else ""
+        if self.entries:
+            return f"pulumi config set --secret --path '{self.key}.<name>'"
         return f"pulumi config set --secret {self.key}{tail}"
 
 
@@ -75,6 +81,11 @@ SECRETS = {
         ),
         Secret(_project(OIDC_CLIENT_SECRET), "the client secret of `kubeflow.auth.oidc.clientId` at the provider"),
         Secret(_project(LDAP_BIND_PASSWORD), "the password of `kubeflow.auth.ldap.bindDN`"),
+        Secret(
+            _project(STORE_CREDENTIALS),
+            "the external stores' passwords and keys, one entry per name `kubeflow.stores` gives",
+            entries=True,
+        ),
     )
 }
 """Every secret key the program reads, in checklist order."""
@@ -103,6 +114,8 @@ def needed_secrets(config: StackConfig) -> dict[str, list[str]]:
     `require_secret` calls do: the provider, the Supervisor's provider, the GPU Operator, Dex's connector)."""
     needs: dict[str, list[str]] = {} if config.layer == "platform" else {k: [w] for k, w in PROVIDER_SECRETS.items()}
     needs |= {_project(name): users for name, users in secret_needs(config).items()}
+    if config.layer != "infra" and config.kubeflow is not None:
+        needs[_project(STORE_CREDENTIALS)] = credential_users(config.kubeflow.stores)
     return {key: users for key, users in needs.items() if users}
 
 

@@ -251,9 +251,11 @@ def _preflight(request: NewTeam, team_path: Path, root: Path) -> None:
         Team.model_validate(team_document(request))
     except ValidationError as error:
         problems += problems_from(error, Team, file)
-    stacks = paths.list_stacks(root)
+    stacks = paths.list_environments(root)
     if not request.environments:
-        problems.append(Problem(file, "environments", "name at least one with --env; stacks: " + ", ".join(stacks)))
+        problems.append(
+            Problem(file, "environments", "name at least one with --env; environments: " + ", ".join(stacks))
+        )
     if team_path.exists():
         problems.append(Problem(file, "", "already exists: edit it instead of creating the team again"))
     for other, name in _claimed_names(root).items():
@@ -261,7 +263,9 @@ def _preflight(request: NewTeam, team_path: Path, root: Path) -> None:
             problems.append(Problem(other, "name", f"already claims team '{request.name}': pick another name"))
     for env in request.environments:
         if env not in stacks:
-            problems.append(Problem(file, f"environments.{env}", f"no stack '{env}'; stacks: {', '.join(stacks)}"))
+            problems.append(
+                Problem(file, f"environments.{env}", f"no environment '{env}'; environments: {', '.join(stacks)}")
+            )
             continue
         budgets = budgets_path(env, root)
         where = paths.relative(budgets, root)

@@ -168,7 +168,6 @@ def check_stores(
     if stores is None:
         return []
     base = f"{paths.PROJECT_NAME}:kubeflow.stores"
-    secret_key = f"{paths.PROJECT_NAME}:{STORE_CREDENTIALS}"
     problems: list[Problem] = []
     sections = {"pipelines": stores.pipelines, "katib": stores.katib, "modelRegistry": stores.model_registry}
     for key, section in sections.items():
@@ -176,6 +175,31 @@ def check_stores(
             problems.append(
                 Problem(file, f"{base}.{key}", f"{key} is not enabled (kubeflow.components.{key}): remove this section")
             )
+    problems += _credential_problems(stores, credentials, secret_keys, file)
+    seen: dict[tuple[str, int, str], str] = {}
+    for key, db in stores.databases().items():
+        for parameter, database in _names(db).items():
+            place = (db.host, db.port, database)
+            if place in seen and seen[place] != key:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{base}.{key}.mysql",
+                        f"database '{database}' on {db.host}:{db.port} is {seen[place]}'s too ({parameter}): give "
+                        "each component its own database name",
+                    )
+                )
+            seen.setdefault(place, key)
+    return problems
+
+
+def _credential_problems(
+    stores: StoresSettings, credentials: Mapping[str, Any] | None, secret_keys: frozenset[str], file: str
+) -> list[Problem]:
+    """Each credential entry the stores name is in the stack secret `storeCredentials`, which is a secret."""
+    base = f"{paths.PROJECT_NAME}:kubeflow.stores"
+    secret_key = f"{paths.PROJECT_NAME}:{STORE_CREDENTIALS}"
+    problems: list[Problem] = []
     wanted: list[tuple[str, str]] = []
     for key, db in stores.databases().items():
         if db.credentials.password_secret:
@@ -186,6 +210,18 @@ def check_stores(
         wanted += [(f"{where}.accessKeySecret", n) for n in (creds.access_key_secret,) if n]
         wanted += [(f"{where}.secretKeySecret", n) for n in (creds.secret_key_secret,) if n]
     available = credentials or {}
+    if credentials is None and wanted:
+        # The whole secret is missing: one line on it, naming every entry it needs.
+        names = ", ".join(sorted({name for _, name in wanted}))
+        problems.append(
+            Problem(
+                file,
+                secret_key,
+                f"required by kubeflow.stores (entries {names}): set each with "
+                f"`pulumi config set --secret --path '{STORE_CREDENTIALS}.<name>' <value>`",
+            )
+        )
+        wanted = []
     for where, name in wanted:
         if name not in available:
             problems.append(
@@ -202,20 +238,6 @@ def check_stores(
                 file, secret_key, "is stored in plain text: set its entries with `pulumi config set --secret --path`"
             )
         )
-    seen: dict[tuple[str, int, str], str] = {}
-    for key, db in stores.databases().items():
-        for parameter, database in _names(db).items():
-            place = (db.host, db.port, database)
-            if place in seen and seen[place] != key:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{base}.{key}.mysql",
-                        f"database '{database}' on {db.host}:{db.port} is {seen[place]}'s too ({parameter}): give "
-                        "each component its own database name",
-                    )
-                )
-            seen.setdefault(place, key)
     return problems
 
 
@@ -276,3 +298,23 @@ def store_settings(
         katib=wiring.ComponentStores(database=database(k.mysql)) if k is not None else None,
         model_registry=wiring.ComponentStores(database=database(m.mysql)) if m is not None else None,
     )
+
+
+def credential_users(stores: StoresSettings | None) -> list[str]:
+    """What reads entries of the stack secret `storeCredentials`: each component whose database or object store
+    takes its credentials from it (not from an existingSecret). For `kfvs secrets` and the README's checklist."""
+    if stores is None:
+        return []
+    users = [
+        f"the external database of {key}"
+        for key, db in stores.databases().items()
+        if not db.credentials.existing_secret
+    ]
+    pipelines = stores.pipelines
+    if (
+        pipelines is not None
+        and pipelines.object_store is not None
+        and not pipelines.object_store.credentials.existing_secret
+    ):
+        users.append("the external object store of pipelines")
+    return users

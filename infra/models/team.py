@@ -25,6 +25,8 @@ PLATFORM_NAMESPACES = frozenset(
         "istio-system",
         "kubeflow",
         "mlrun",
+        "monitoring",
+        "monitoring-node-exporter",
         "nuclio",
         "oauth2-proxy",
         "pachyderm",

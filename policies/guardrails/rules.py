@@ -25,6 +25,8 @@ from policies.usage import PROFILE, VM, VM_CLASS
 _CREDENTIAL_KEY = re.compile(
     r"(password|passwd|secret|token|api[-_]?key|private[-_]?key|dockerconfigjson)$", re.IGNORECASE
 )
+_SECRET_REFERENCE = re.compile(r"^existing", re.IGNORECASE)
+"""Helm's convention for naming a Secret that holds the credential (`existingSecret`): a reference, not a value."""
 _DEFAULT_CREDENTIALS = ("12341234", "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72")
 """Upstream Kubeflow's example password and its published bcrypt hash."""
 _SECRET_KINDS = {"kubernetes:core/v1:Secret"}
@@ -95,7 +97,11 @@ def _credentials(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if isinstance(value, str) and value in _DEFAULT_CREDENTIALS:
             report(DEFAULT_CREDENTIAL.format(path=path), None)
         elif (
-            args.resource_type not in _SECRET_KINDS and _CREDENTIAL_KEY.search(key) and isinstance(value, str) and value
+            args.resource_type not in _SECRET_KINDS
+            and _CREDENTIAL_KEY.search(key)
+            and not _SECRET_REFERENCE.search(key)
+            and isinstance(value, str)
+            and value
         ):
             report(PLAIN_CREDENTIAL.format(path=path), None)
 

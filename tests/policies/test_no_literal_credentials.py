@@ -23,6 +23,8 @@ CASES = [
     ),
     Case("an empty credential is not one", changed(config_map("recsys", {"token": ""}))),
     Case("a key that only contains the word", changed(config_map("recsys", {"tokenEndpoint": "https://idp"}))),
+    # Helm's `existingSecret` names the Secret that holds the credential (Grafana's admin password, for one).
+    Case("the name of an existing Secret", changed(config_map("recsys", {"existingSecret": "grafana-admin"}))),
     Case(
         "upstream's example password, even in a Secret",
         changed(secret("recsys", {"password": "12341234"})),

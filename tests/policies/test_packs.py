@@ -12,6 +12,7 @@ import pytest
 from components import labels
 from infra.kfvs.check import check
 from infra.kfvs.run import judge_stack
+from infra.layers import LAYERS
 from policies import conventions
 from policies.usage import PROFILE
 from tests.conftest import KfvsRunner
@@ -49,16 +50,19 @@ def test_generated_tenancy_objects_validate_against_real_schemas(recordings: Rec
         kubernetes_validate.validate(body, "1.31", strict=True)
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", [f"{env}-{layer}" for env in ("dev", "staging", "prod") for layer in LAYERS])
 def test_every_example_stack_passes_every_pack(stack: str, recordings: Recordings) -> None:
+    # Each layer judged on its own, as `pulumi preview --policy-pack` judges each stack.
     assert check(recordings(stack)) == []
 
 
 def test_packs_analysing_during_the_program_agree_with_judging_after_it(project: Path) -> None:
     set_quota(project, "vision", gpus=40)
     # Dev's resources are unprotected: with the rule enforced, every stateful one is a per-resource finding.
-    (project / "policies/guardrails/config/dev.json").write_text('{"stateful-resources-protected": "mandatory"}')
-    _, recording, streamed = judge_stack("dev", project)
+    (project / "policies/guardrails/config/dev.json").write_text(
+        '{"stateful-resources-protected": "mandatory", "external-data-stores": "disabled"}'
+    )
+    _, recording, streamed = judge_stack("dev-platform", project)
     assert {v.policy for v in streamed} == {"team-quotas", "stateful-resources-protected"}
     assert streamed == check(recording, project)
 

@@ -321,8 +321,7 @@ def test_teams_within_budget_but_over_capacity_trip_the_capacity_policy(kfvs: Kf
         "team-quotas: the plan holds 17 GPUs in all (nlp 5, recsys 1, vision 9, no team's 2) but the environment "
         "has 8; to fix, lower the requests in the teams' files (stacks/teams/<team>.yaml) or "
         "stacks/Pulumi.dev-infra.yaml (pools the stack assigns to teams) or stacks/Pulumi.dev-infra.yaml (GPUs no "
-        "team owns: node pool gpu-a100 2)"
-        in run.stdout
+        "team owns: node pool gpu-a100 2)" in run.stdout
     )
     assert "asks for" not in run.stdout
 
