@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import yaml
 from infra.errors import ConfigError, Problem
 from infra.kfvs.run import validate_stack
 from tests.environment_files import edit_stack_config, owner_file
+from tests.forkserver import run_kfvs
 
 STACK = "stacks/Pulumi.dev-infra.yaml"
 """The dev environment's infra layer file; a case on a key of the other layer names that file (`_layer_file`)."""
@@ -100,15 +100,7 @@ def check_case(project: Path, case: Case) -> Problem:
 
 def kfvs(project: Path, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
     """`kfvs` as a user runs it, from the project copy; a hang fails the test after `timeout` seconds."""
-    return subprocess.run(
-        [sys.executable, "-m", "infra.kfvs.cli", *args],
-        cwd=project,
-        env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+    return run_kfvs(project, *args, timeout=timeout)
 
 
 def assert_cli_refused(run: subprocess.CompletedProcess[str], case: Case) -> None:

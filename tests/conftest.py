@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
 from tests.environment_files import edit_environment
+from tests.forkserver import run_kfvs
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
 
@@ -31,7 +32,7 @@ def project(tmp_path: Path) -> Path:
     for name in _COPIED:
         source = paths.PROJECT_ROOT / name
         if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, root / name)
         else:
             shutil.copy2(source, root / name)
     return root
@@ -45,14 +46,7 @@ def kfvs(project: Path) -> KfvsRunner:
     """Run `kfvs` as a user would, from the project copy (its own code first on the path)."""
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "infra.kfvs.cli", *args],
-            cwd=project,
-            env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return run_kfvs(project, *args)
 
     return run
 
@@ -125,7 +119,12 @@ def upstream_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def kustomize_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One build cache for the whole run, so each upstream URL is built once however many tests render it."""
+    """One build cache for the whole run, so each upstream URL is built once however many tests render it: under
+    xdist, one for all workers (in the run's shared temporary folder; the cache writes each entry atomically)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "kustomize-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("kustomize-cache")
 
 

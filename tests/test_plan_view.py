@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import yaml
 from infra import paths
 from infra.kfvs.tree import ELLIPSIS, tree_lines
 from tests.conftest import KfvsRunner
+from tests.forkserver import run_kfvs
 
 WIDTH = 100
 _ROW = re.compile(r"^(?P<guides>(?:│  |   )*)(?P<branch>├─ |└─ )(?P<rest>.*)$")
@@ -75,11 +74,7 @@ def _tree_section(text: str) -> list[str]:
 
 def _kfvs(*args: str) -> str:
     """kfvs on the repository itself (planning only reads it)."""
-    root = str(paths.PROJECT_ROOT)
-    env = {"PYTHONPATH": root, "PATH": "/usr/bin:/bin", "HOME": root}
-    done = subprocess.run(
-        [sys.executable, "-m", "infra.kfvs.cli", *args], cwd=root, env=env, capture_output=True, text=True, check=False
-    )
+    done = run_kfvs(paths.PROJECT_ROOT, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
