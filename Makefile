@@ -29,7 +29,7 @@ PROMETHEUS_DEB_VERSION := 2.42.0+ds-5+deb12u1
 PROMTOOL_HOME := $(CURDIR)/.tools/prometheus-$(PROMETHEUS_DEB_VERSION)
 export PROMTOOL := $(PROMTOOL_HOME)/usr/bin/promtool
 
-.PHONY: plan setup uv-path test lint typecheck layers workflows promtool pytest bench bench-render clean
+.PHONY: plan setup uv-path test lint typecheck layers workflows promtool pytest bench bench-render bench-suite clean
 
 $(UV_HOME)/bin/uv:
 	$(PYTHON) -m venv $(UV_HOME)
@@ -96,6 +96,10 @@ bench: $(VENV)/.synced
 # kfvs render (warm cache) and kfvs lint against kubectl kustomize alone; KFVS_GIT_MIRROR=DIR for a git mirror.
 bench-render: $(VENV)/.synced
 	$(VENV)/bin/python -m bench.render  # BENCH_RUNS=N (default 5), BENCH_STACK=name (default sandbox)
+
+# The suite's wall time (as `make pytest` runs it) next to one `kfvs plan` of each example environment.
+bench-suite: $(VENV)/.synced promtool
+	$(VENV)/bin/python -m bench.suite  # BENCH_RUNS=N plans per environment (default 3)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,15 @@ _OWN = ("infra", "components", "policies", "tests", "bench")
 
 
 def _third_party(root: Path) -> list[str]:
-    """The modules a full `kfvs` import pulls in that are not the project's own, in the order they load."""
+    """The modules a full `kfvs` import pulls in that are not the project's own, in the order they load, and
+    those the program loads as it runs (the provider SDKs load each resource type's module on first use):
+    found by planning every example environment once, in a probe process, so the server's own state stays
+    that of a fresh interpreter."""
     probe = (
         "import sys, infra.kfvs.cli, infra.program, infra.kfvs.lint.cli_support\n"
+        "from infra import paths\n"
+        "from infra.kfvs.run import record_stack\n"
+        "for name in paths.list_environments(): record_stack(name)\n"
         f"own = {_OWN!r}\n"
         "print('\\n'.join(m for m in list(sys.modules) if m.split('.')[0] not in own and m != '__main__'))\n"
     )
@@ -51,10 +58,24 @@ def _plain_env() -> dict[str, str]:
 
 def _preload(names: list[str]) -> None:
     for name in names:
+        parent, _, attribute = name.rpartition(".")
         try:
+            if name in sys.modules or (parent in sys.modules and _handed_out(sys.modules[parent], attribute)):
+                continue
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module that only loads in its parent's context: the child loads it
             continue
+
+
+def _handed_out(package: types.ModuleType, attribute: str) -> bool:
+    """Whether PACKAGE gives ATTRIBUTE itself (the provider SDKs lazily export each resource class from a module of
+    its name): reached that way, as the program reaches it, since importing the submodule by name would bind the
+    module, not the class, to the package's attribute."""
+    try:
+        value = getattr(package, attribute)
+    except Exception:  # noqa: BLE001 - not there, or its lazy load failed: import it by name
+        return False
+    return not isinstance(value, types.ModuleType)
 
 
 def _child(request: dict[str, Any]) -> int:

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.tenancy import kfam_name
-from infra.kfvs.run import record_stack
 from infra.models.team import (
     GROUPS_UNSUPPORTED,
     PLATFORM_NAMESPACES,
@@ -19,6 +18,7 @@ from infra.models.team import (
     TEAM_NAME_MAX,
     team_name_problem,
 )
+from tests import examples
 from tests.bad_input import POLICY, STACK, TEAM, Case, cases, check_case, refusal, replace, stack_config, team_doc
 
 
@@ -199,7 +199,7 @@ def test_the_team_naming_rule_accepts_exactly_the_short_unreserved_labels(name: 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "sandbox"])
 def test_every_namespace_the_program_creates_is_reserved(stack: str) -> None:
     """The reserved list is checked against the program: a component adding a namespace must add it there."""
-    settings, recording = record_stack(stack)
+    settings, recording = examples.recorded(stack)
     teams = {t.name for t in settings.teams}
     found = set()
     for r in recording.resources.values():
@@ -217,7 +217,7 @@ def test_every_namespace_the_program_creates_is_reserved(stack: str) -> None:
 
 
 def test_the_derived_binding_names_are_the_ones_the_program_registers() -> None:
-    settings, recording = record_stack("dev")
+    settings, recording = examples.recorded("dev")
     registered = {
         r.inputs["metadata"]["name"]
         for r in recording.resources.values()
@@ -240,7 +240,7 @@ def test_a_team_file_with_groups_is_refused_with_one_line_naming_file_key_reason
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_no_group_binding_or_groups_header_policy_is_registered(stack: str) -> None:
     """Every contributor RoleBinding binds a User, and no AuthorizationPolicy matches on `kubeflow-groups`."""
-    _, recording = record_stack(stack)
+    recording = examples.recording(stack)
     bindings = [
         r for r in recording.resources.values() if r.type == "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
     ]

@@ -11,6 +11,7 @@ from bench.floor import main as replay
 from bench.floor import manifest
 from bench.generate import environment
 from bench.policy_floor import hollow_project
+from bench.suite import slowest, summary
 from infra.kfvs.check import check
 from infra.kfvs.run import record_stack
 from tests.environment_files import join_environment
@@ -56,3 +57,22 @@ def test_generated_environments_hold_only_generated_teams_whatever_the_repositor
     assert plans[0].resources.keys() == plans[1].resources.keys()
     # Budgets fit the generated teams exactly: the quota pack finds nothing (the guardrails are the stack's own).
     assert [v for v in check(plans[1], after) if v.pack == "kubeflow-vsphere-quotas"] == []
+
+
+def test_the_suite_benchmark_reads_pytests_durations_and_states_its_ratios() -> None:
+    report = "\n".join(
+        [
+            "........ [100%]",
+            "============================= slowest 3 durations =============================",
+            "2.50s call     tests/test_cli.py::test_plan_text_and_markdown",
+            "9.01s setup    tests/test_lint.py::test_x[dev]",
+            "0.40s teardown tests/test_pr.py::test_y",
+            "(2 durations < 0.005s hidden.  Use -vv to show these durations.)",
+        ]
+    )
+    assert [(t["s"], t["phase"], t["test"]) for t in slowest(report, 2)] == [
+        (9.01, "setup", "tests/test_lint.py::test_x[dev]"),
+        (2.5, "call", "tests/test_cli.py::test_plan_text_and_markdown"),
+    ]
+    result = summary(90.0, {"dev": 2.0, "prod": 4.0}, cores=2)
+    assert (result["plan_sum_s"], result["suite_per_plans"], result["goal_ratio"]) == (6.0, 15.0, 2.0)

@@ -14,8 +14,7 @@ import yaml
 
 from infra import paths
 from infra.kfvs.check import Verdict
-from infra.kfvs.plan import build_plan
-from infra.kfvs.run import record_stack
+from tests import examples
 
 ROOT = paths.PROJECT_ROOT
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -106,8 +105,7 @@ def test_pulumi_steps_reach_pulumi_cloud_organisations_and_self_managed_backends
 def test_the_documented_plan_contract_is_the_shape_kfvs_prints() -> None:
     doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
     example = json.loads(doc.split("## The plan contract", 1)[1].split("```json\n", 1)[1].split("```", 1)[0])
-    settings, recording = record_stack("dev")
-    plan = build_plan(recording, [t.name for t in settings.teams])
+    plan = examples.plan("dev")
     assert example.keys() == plan.keys()
     assert {k for r in plan["resources"] for k in r} == example["resources"][0].keys()
     assert {k for t in plan["totals"].values() for k in t} == example["totals"]["<team>"].keys()

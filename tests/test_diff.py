@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra.kfvs.diff import ABSENT, Change, diff_plans, markdown, text
+from infra.kfvs.diff import ABSENT, Change, diff_plans, markdown, same_code, text
 from tests.conftest import KfvsRunner, git
 
 CELL_LIMIT = 300
@@ -243,3 +243,53 @@ def test_diff_of_a_new_node_pool_against_a_git_revision(kfvs: KfvsRunner, projec
     assert run.stdout.count("machineDeployments") == 2  # its row and its fold
     assert "team-vision" not in run.stdout
     assert max(len(c) for c in _cells(run.stdout)) < CELL_LIMIT
+
+
+def _committed(project: Path) -> None:
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "base")
+
+
+def test_only_stack_team_and_policy_config_files_count_as_data(project: Path) -> None:
+    _committed(project)
+    assert same_code(project, "main")
+    (project / "stacks/teams/speech.yaml").write_text("name: speech\nowners: [ivo@example.internal]\n")
+    config = project / "policies/quotas/config/dev.json"
+    config.write_text(config.read_text().replace("{", "{ ", 1))
+    assert same_code(project, "main")  # a team's pull request: the same program, other data
+    dashboard = project / "components/services/monitoring/dashboards/new.json"
+    dashboard.write_text("{}\n")
+    assert not same_code(project, "main")  # untracked, but the program may glob its folder
+    dashboard.unlink()
+    catalog = project / "components/catalog.py"
+    catalog.write_text(catalog.read_text() + "\n# changed\n")
+    assert not same_code(project, "main")
+    git(project, "commit", "-qam", "code")
+    assert same_code(project, "main")
+    assert not same_code(project, "main~1")
+
+
+def test_a_base_with_other_code_is_planned_by_its_own_code(kfvs: KfvsRunner, project: Path) -> None:
+    _committed(project)
+    catalog = project / "components/catalog.py"
+    text = catalog.read_text()
+    assert '"v26.3.3", "NVIDIA GPU Operator"' in text
+    catalog.write_text(text.replace('"v26.3.3", "NVIDIA GPU Operator"', '"v26.3.4", "NVIDIA GPU Operator"'))
+    run = kfvs("diff", "dev", "--base", "main")
+    assert run.returncode == 0, run.stderr
+    # Were the base planned by this checkout's code, both sides would pin v26.3.4 and nothing would change.
+    assert 'inputs.version: "v26.3.3" => "v26.3.4"' in run.stdout
+
+
+def test_a_base_that_cannot_be_planned_is_named_with_its_problem(kfvs: KfvsRunner, project: Path) -> None:
+    team = project / "stacks/teams/vision.yaml"
+    good = team.read_text()
+    team.write_text(good + "colour: red\n")
+    _committed(project)
+    team.write_text(good)
+    run = kfvs("diff", "dev", "--base", "main")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert run.stderr.startswith("planning dev at main failed:\n")
+    assert "  stacks/teams/vision.yaml: colour: unknown key" in run.stderr

@@ -17,6 +17,7 @@ from components.vsphere.guest_driver import GuestDriverSpec, guest_cloud_init
 from infra.kfvs.recorder import SECRET
 from infra.kfvs.run import record_stack
 from policies.usage import VM_SERVICE_VM
+from tests import examples
 from tests.conftest import only, stack_problems
 from tests.environment_files import edit_environment
 
@@ -200,7 +201,7 @@ def test_vgpu_vm_cloud_init_installs_and_licenses_the_guest_driver() -> None:
 
 
 def test_vgpu_vms_get_the_licensed_driver_through_a_secret_cloud_init() -> None:
-    rec = record_stack("dev")[1]
+    rec = examples.recording("dev")
     secret = next(r for r in rec.of_type("kubernetes:core/v1:Secret") if r.name == "dev-infer-l40s-cloud-init")
     assert secret.inputs["stringData"] == SECRET  # the licence token is in it: the whole map stays secret
     vm = next(r for r in rec.of_type(VM_SERVICE_VM))

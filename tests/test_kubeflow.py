@@ -24,6 +24,7 @@ from infra.kfvs.plan import to_json
 from infra.kfvs.run import plan_stack, validate_stack
 from infra.models.kubeflow import KubeflowComponents, LdapSettings, OidcSettings
 from infra.platform import _ldap_connector
+from tests import examples
 from tests.environment_files import edit_stack_config
 from tests.reference import chart_values, manifests_paths, unknown_values_keys
 
@@ -33,7 +34,7 @@ KINDS = {c.kind for c in COMPONENTS if c.enabled_by_default}
 
 @pytest.fixture(scope="module")
 def dev() -> dict[str, Any]:
-    return plan_stack("dev")
+    return examples.plan("dev")
 
 
 def _of(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
@@ -81,7 +82,7 @@ def test_chart_values_use_only_keys_of_the_pinned_charts(dev: dict[str, Any]) ->
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_no_default_credentials_or_literal_secrets(stack: str) -> None:
-    text = to_json(plan_stack(stack))
+    text = to_json(examples.plan(stack))
     assert "12341234" not in text
     assert "user@example.com" not in text
     assert "kfvs-secret-placeholder" not in text
@@ -152,10 +153,10 @@ def test_tls_modes(dev: dict[str, Any]) -> None:
         ("ClusterIssuer", "kubeflow-dev-kubeflow-istio-selfsigned"),
         ("ClusterIssuer", "kubeflow-self-signing-issuer"),
     ]
-    staging = plan_stack("staging")
+    staging = examples.plan("staging")
     acme = [r for r in _of(staging, "kubernetes:cert-manager.io/v1:ClusterIssuer") if "acme" in r["inputs"]["spec"]]
     assert acme[0]["inputs"]["spec"]["acme"]["server"] == "https://acme.example.internal/acme/acme/directory"
-    prod = plan_stack("prod")
+    prod = examples.plan("prod")
     assert _cert_objects(prod) == [("ClusterIssuer", "kubeflow-self-signing-issuer")]
     patch = _of(prod, "kubernetes:networking.istio.io/v1:GatewayPatch")[0]
     https = patch["inputs"]["spec"]["servers"][1]
@@ -167,7 +168,7 @@ def test_tls_modes(dev: dict[str, Any]) -> None:
 
 def test_auth_modes_put_the_connector_secret_only_in_secrets() -> None:
     for stack in ("staging", "prod"):
-        plan = plan_stack(stack)
+        plan = examples.plan(stack)
         text = to_json(plan)
         assert "bindPW" not in text
         assert "clientSecret" not in text

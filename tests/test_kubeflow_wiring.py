@@ -22,7 +22,7 @@ from components.kubeflow.ingress import INGRESS_GATEWAY_ACCOUNT, INGRESS_GATEWAY
 from components.kubeflow.ordering import DEPENDS_ON, with_dependency
 from components.tenancy import INGRESS_PRINCIPALS, PROFILE_NAMESPACE_LABELS
 from infra.kfvs.rendered import Rendering
-from infra.kfvs.run import plan_stack
+from tests import examples
 from tests.conftest import ExampleRenderings
 
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -63,7 +63,7 @@ def _objects(rendering: Rendering, kind: str | None = None) -> Iterator[dict[str
 
 
 def _charts(stack: str) -> list[dict[str, Any]]:
-    return [r for r in plan_stack(stack)["resources"] if r["type"] == CHART]
+    return [r for r in examples.plan(stack)["resources"] if r["type"] == CHART]
 
 
 def _chart(stack: str, chart: str) -> dict[str, Any]:
@@ -314,7 +314,7 @@ def test_objects_checked_by_a_webhook_of_their_own_directory_wait_for_it(rendere
 
 
 def test_cluster_local_gateway_and_kubeflow_istio_resources_come_after_istio() -> None:
-    plan = plan_stack("dev")
+    plan = examples.plan("dev")
     by_name = {r["name"]: r for r in plan["resources"]}
     directories = {r["inputs"]["directory"]: r for r in plan["resources"] if "directory" in r["inputs"]}
     install = next(r for url, r in directories.items() if "/istio-install/" in url)
@@ -345,7 +345,7 @@ def test_versions_are_the_26_03_tested_set(rendered: dict[str, Rendering]) -> No
 def test_trainer_is_upstream_s_with_runtimes_and_aggregated_roles(mirror: Path) -> None:
     """The chart made its ClusterTrainingRuntimes in a post-install hook (helm.v4 runs none) and had no roles
     aggregating into `kubeflow-edit`; 26.03's directory has both as plain objects, in `kubeflow-system`."""
-    plan = plan_stack("dev")
+    plan = examples.plan("dev")
     trainer = [r for r in plan["resources"] if r["inputs"].get("directory", "").endswith("/trainer/overlays?ref=26.03")]
     assert len(trainer) == 1
     overlay = yaml.safe_load(upstream_file(mirror, "applications/trainer/overlays/kustomization.yaml"))

@@ -31,6 +31,7 @@ from infra.kfvs.lint.schema import errors as schema_errors
 from infra.kfvs.plan import to_json
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import plan_stack, validate_stack
+from tests import examples
 from tests.reference import REFERENCE, chart_values, crd_schema, unknown_values_keys
 
 ALERT_TESTS = paths.PROJECT_ROOT / "tests" / "alerts"
@@ -377,7 +378,7 @@ def test_namespaces_pod_security(observed: dict[str, Any]) -> None:
 
 
 def test_off_by_default() -> None:
-    plan = json.loads(to_json(plan_stack("dev")))
+    plan = json.loads(to_json(examples.plan("dev")))
     assert not [r for r in plan["resources"] if "Observability" in r["urn"]]
     assert "dcgmExporter" not in _chart(plan, GPU_OPERATOR.name)["inputs"]["values"]
 

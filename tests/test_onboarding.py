@@ -22,6 +22,7 @@ from infra.kfvs import team
 from infra.kfvs.pr import CODEOWNERS_FIX, codeowners_drift
 from infra.kfvs.run import plan_stack, validate_stack
 from infra.models.team import Team
+from tests import examples
 from tests.conftest import KfvsRunner
 
 README = paths.PROJECT_ROOT / "README.md"
@@ -266,7 +267,7 @@ def test_team_options_for_every_team_shows_each_class_and_who_may_use_it(kfvs: K
 
 
 def test_ledger_gives_each_team_its_budget_and_its_use_by_source() -> None:
-    plan = plan_stack("dev")
+    plan = examples.plan("dev")
     ledgers = team.ledger("dev", plan["resources"], plan["totals"])
     vision, nlp = ledgers["vision"], ledgers["nlp"]
     assert vision.budget is not None

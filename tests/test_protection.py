@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from infra.kfvs.recorder import Recording
-from infra.kfvs.run import record_stack
 from policies.usage import CAPI_CLUSTER, PROFILE, VM, VM_CLASS, VM_SERVICE_VM
+from tests import examples
 
 PROTECTED = {
     VM,
@@ -34,7 +34,7 @@ NEVER = {
 
 @pytest.fixture(scope="module")
 def prod() -> Recording:
-    return record_stack("prod")[1]
+    return examples.recording("prod")
 
 
 def test_prod_protects_the_stateful_resources_and_nothing_else(prod: Recording) -> None:
@@ -59,5 +59,5 @@ def test_only_team_namespaces_are_protected(prod: Recording) -> None:
 
 
 def test_nothing_is_protected_outside_prod() -> None:
-    dev = record_stack("dev")[1]
+    dev = examples.recording("dev")
     assert [r.urn for r in dev.resources.values() if r.protect] == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from components import mirror as mirror_module
 from components.catalog import MANIFESTS_REPO, MANIFESTS_TAG
 from components.mirror import RegistryMirror
-from infra.kfvs import cli, kustomize, rendering, yamlstream
+from infra.kfvs import checkout, cli, kustomize, rendering, yamlstream
+from infra.kfvs.checkout import RemoteDirectory
 from infra.kfvs.kustomize import KustomizeError, Kustomizer, MirrorError, git_mirror_env
 from infra.kfvs.recorder import SECRET, Recording, record
 from infra.kfvs.rendered import Rendering
@@ -156,6 +157,186 @@ def test_other_refs_are_other_cache_entries(tmp_path: Path, no_git: None) -> Non
     assert Kustomizer.cache_key(other) != Kustomizer.cache_key(NAMESPACE_BASE)
     with pytest.raises(KustomizeError):
         Kustomizer(cache_dir=tmp_path).build(other)
+
+
+class _CountingCloner:
+    """The real clone, each call recorded: how many checkouts a build made, of what, and where."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.destinations: list[Path] = []
+
+    def __call__(self, repository: str, ref: str, destination: Path, env: Mapping[str, str]) -> None:
+        self.calls.append((repository, ref))
+        self.destinations.append(destination)
+        checkout.clone(repository, ref, destination, env)
+
+
+def _manifests(path: str, ref: str = MANIFESTS_TAG) -> str:
+    return f"{MANIFESTS_REPO}/{path}?ref={ref}"
+
+
+def _mirror_of(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A mirror folder serving `https://github.com/acme/widgets` at tag v1 with `files` in it."""
+    seed = tmp_path / "seed"
+    for name, text in files.items():
+        (seed / name).parent.mkdir(parents=True, exist_ok=True)
+        (seed / name).write_text(text)
+    git = ["git", "-C", str(seed), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(seed)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    subprocess.run([*git, "tag", "v1"], check=True)
+    mirror = tmp_path / "mirror"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(mirror / "acme" / "widgets.git")], check=True)
+    return mirror
+
+
+def test_directories_of_one_repository_and_ref_share_one_checkout(upstream_mirror: Path, tmp_path: Path) -> None:
+    paths = ["common/kubeflow-namespace/base", "common/kubeflow-roles/base", "common/istio/istio-namespace/base"]
+    directories = [_manifests(p) for p in paths]
+    cloner = _CountingCloner()
+    built = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path, cloner=cloner).build_all(directories * 2)
+    assert cloner.calls == [(MANIFESTS_REPO, MANIFESTS_TAG)]
+    assert list(built) == directories
+    assert all(isinstance(b, kustomize.Build) and b.objects and not b.cached for b in built.values())
+    assert not cloner.destinations[0].exists()  # the checkout is gone once the builds are done
+
+    again = _CountingCloner()  # every directory in the cache: nothing to clone
+    cached = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path, cloner=again).build_all(directories)
+    assert again.calls == []
+    assert all(isinstance(b, kustomize.Build) and b.cached for b in cached.values())
+    assert {d: b.objects for d, b in cached.items() if isinstance(b, kustomize.Build)} == {
+        d: b.objects for d, b in built.items() if isinstance(b, kustomize.Build)
+    }
+
+    fresh = _CountingCloner()  # one miss among hits: one clone, for the miss only; refresh rebuilds them all
+    extra = _manifests("common/istio/kubeflow-istio-resources/base")
+    mixed = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path, cloner=fresh).build_all([*directories, extra])
+    assert fresh.calls == [(MANIFESTS_REPO, MANIFESTS_TAG)]
+    assert [d for d, b in mixed.items() if isinstance(b, kustomize.Build) and not b.cached] == [extra]
+    refreshed = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path, refresh=True, cloner=fresh).build_all(
+        directories
+    )
+    assert len(fresh.calls) == 2
+    assert not any(isinstance(b, kustomize.Build) and b.cached for b in refreshed.values())
+
+
+def test_a_directory_built_from_the_checkout_equals_kustomizes_own_fetch(upstream_mirror: Path, tmp_path: Path) -> None:
+    cloner = _CountingCloner()
+    shared = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path / "a", cloner=cloner).build_all([NAMESPACE_BASE])
+    assert cloner.calls == [(MANIFESTS_REPO, MANIFESTS_TAG)]
+    fetched = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path / "b").build(NAMESPACE_BASE)  # kustomize's own
+    assert not fetched.cached
+    assert shared[NAMESPACE_BASE] == dataclasses.replace(fetched, cached=False)
+    assert len(fetched.objects) > 1
+
+
+def test_a_checkout_loads_only_below_the_root_as_kustomizes_own_clone_does(tmp_path: Path) -> None:
+    """kustomize restricts loads in a root it cloned whatever `--load-restrictor` says: a directory of a
+    checkout fails as kustomize's fetch fails it, and the error names the URL, not the temporary checkout."""
+    mirror = _mirror_of(
+        tmp_path,
+        {
+            "cm.yaml": yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "up"}}),
+            "app/kustomization.yaml": "resources: [../cm.yaml]\n",
+        },
+    )
+    directory = "https://github.com/acme/widgets/app?ref=v1"
+    cloner = _CountingCloner()
+    error = Kustomizer(mirror=mirror, cache_dir=tmp_path / "a", cloner=cloner).build_all([directory])[directory]
+    with pytest.raises(KustomizeError) as fetched:
+        Kustomizer(mirror=mirror, cache_dir=tmp_path / "b").build(directory)
+    assert cloner.calls == [("https://github.com/acme/widgets", "v1")]
+    assert isinstance(error, KustomizeError)
+    assert error.directory == directory
+    assert str(error).startswith(f"kustomize cannot build {directory}: ")
+    assert "is not in or below" in error.detail
+    assert "is not in or below" in fetched.value.detail
+    assert "https://github.com/acme/widgets/cm.yaml" in error.detail
+    assert str(cloner.destinations[0]) not in error.detail
+    assert "kfvs-checkouts" not in error.detail
+
+
+def test_a_missing_path_in_a_checkout_is_named_by_its_url(upstream_mirror: Path, tmp_path: Path) -> None:
+    directory = _manifests("common/no-such-folder/base")
+    cloner = _CountingCloner()
+    error = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path, cloner=cloner).build_all([directory])[directory]
+    assert cloner.calls == [(MANIFESTS_REPO, MANIFESTS_TAG)]
+    assert isinstance(error, KustomizeError)
+    assert str(error).startswith(f"kustomize cannot build {directory}: ")
+    assert f"{MANIFESTS_REPO}/common/no-such-folder" in error.detail
+    assert str(cloner.destinations[0]) not in error.detail
+    assert "kfvs-checkouts" not in error.detail
+
+
+def test_other_url_forms_and_failed_clones_are_left_to_kustomizes_own_fetch(
+    upstream_mirror: Path, tmp_path: Path
+) -> None:
+    double_slash = f"{MANIFESTS_REPO}//common/kubeflow-namespace/base?ref={MANIFESTS_TAG}"
+    no_such_ref = _manifests("common/kubeflow-namespace/base", ref="no-such-ref")
+    forced_git = f"git::{no_such_ref}"
+    cloner = _CountingCloner()
+    built = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path / "a", cloner=cloner).build_all(
+        [double_slash, no_such_ref, forced_git]
+    )
+    assert cloner.calls == [(MANIFESTS_REPO, "no-such-ref")]  # tried, failed, then kustomize's own fetch
+    own = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path / "b")
+    assert built[double_slash] == own.build(double_slash)
+    for directory in (no_such_ref, forced_git):
+        with pytest.raises(KustomizeError) as fetched:
+            own.build(directory)
+        assert str(built[directory]) == str(fetched.value)
+        assert "no-such-ref" in str(fetched.value)
+
+
+@pytest.mark.parametrize(
+    "directory",
+    [
+        "git::https://github.com/kubeflow/manifests/common/x?ref=26.03",
+        "ssh://git@github.com/kubeflow/manifests/common/x?ref=26.03",
+        "git@github.com:kubeflow/manifests/common/x?ref=26.03",
+        "github.com/kubeflow/manifests/common/x?ref=26.03",
+        "http://github.com/kubeflow/manifests/common/x?ref=26.03",
+        "https://user@github.com/kubeflow/manifests/common/x?ref=26.03",
+        "https://GitHub.com/kubeflow/manifests/common/x?ref=26.03",
+        "https://github.com:443/kubeflow/manifests/common/x?ref=26.03",
+        "https://github.com/kubeflow/manifests//common/x?ref=26.03",
+        "https://github.com/kubeflow/manifests.git/common/x?ref=26.03",
+        "https://github.com/acme/site.github.io/x?ref=1",
+        "https://dev.azure.com/org/project/_git/repo/x?ref=main",
+        "https://github.com/kubeflow/manifests/common/x?version=26.03",
+        "https://github.com/kubeflow/manifests/common/x?ref=26.03&timeout=90",
+        "https://github.com/kubeflow/manifests/common/x?submodules=false&ref=26.03",
+        "https://github.com/kubeflow/manifests/common/x?ref=",
+        "https://github.com/kubeflow/manifests/common/x?ref=-u",
+        "https://github.com/kubeflow/manifests/common/x?ref=a%2Fb",
+        "https://github.com/kubeflow/manifests/common/x",
+        "https://github.com/kubeflow/manifests/common/../x?ref=26.03",
+        "https://github.com/kubeflow/manifests/common/x/?ref=26.03",
+        "https://github.com/kubeflow?ref=26.03",
+        "https://github.com/kubeflow/manifests/common/x?ref=26.03#frag",
+        "file:///srv/git/manifests?ref=26.03",
+        "common/kubeflow-namespace/base",
+    ],
+)
+def test_split_leaves_every_other_url_form_to_kustomize(directory: str) -> None:
+    assert checkout.split(directory) is None
+
+
+@pytest.mark.parametrize(
+    ("directory", "expected"),
+    [
+        (NAMESPACE_BASE, RemoteDirectory(MANIFESTS_REPO, MANIFESTS_TAG, "common/kubeflow-namespace/base")),
+        ("https://github.com/acme/widgets?ref=v1", RemoteDirectory("https://github.com/acme/widgets", "v1", "")),
+        (
+            "https://git.example.internal:8443/platform/deploy/apps/web_v2?ref=release/1.2",
+            RemoteDirectory("https://git.example.internal:8443/platform/deploy", "release/1.2", "apps/web_v2"),
+        ),
+    ],
+)
+def test_split_takes_org_and_repo_then_the_path_as_kustomize_does(directory: str, expected: RemoteDirectory) -> None:
+    assert checkout.split(directory) == expected
 
 
 def test_mirror_option_is_git_config_on_top_of_the_users(tmp_path: Path) -> None:

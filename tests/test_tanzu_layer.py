@@ -17,6 +17,7 @@ from components.tanzu.classes import CLUSTER_CLASSES, mismatches
 from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
 from policies.usage import CAPI_CLUSTER, TKC, VM_CLASS
+from tests import examples
 from tests.reference import chart_values, crd_schema
 
 RELEASE = "kubernetes:helm.sh/v4:Chart"
@@ -24,7 +25,7 @@ RELEASE = "kubernetes:helm.sh/v4:Chart"
 
 @pytest.fixture(scope="module")
 def dev() -> Recording:
-    return record_stack("dev")[1]
+    return examples.recording("dev")
 
 
 def _one(rec: Recording, type_: str, name: str | None = None) -> Registration:

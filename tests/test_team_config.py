@@ -10,8 +10,9 @@ import yaml
 
 from components.tenancy import kfam_name
 from infra.errors import ConfigError
-from infra.kfvs.run import record_stack, validate_stack
+from infra.kfvs.run import validate_stack
 from policies.usage import CAPI_CLUSTER, PROFILE
+from tests import examples
 
 
 def _edit_team(project: Path, team: str, edit: Any) -> dict[str, str]:
@@ -60,7 +61,7 @@ def test_quota_values_are_validated(project: Path) -> None:
 
 
 def test_tenancy_objects_for_each_team() -> None:
-    rec = record_stack("dev")[1]
+    rec = examples.recording("dev")
     by_type: dict[str, list[Any]] = {}
     for r in rec.resources.values():
         if "TeamTenancy$" in r.urn:
@@ -94,7 +95,7 @@ def test_tenancy_objects_for_each_team() -> None:
 
 
 def test_team_node_pool_joins_the_kubeflow_cluster_tainted_for_the_team() -> None:
-    rec = record_stack("dev")[1]
+    rec = examples.recording("dev")
     cluster = next(r for r in rec.resources.values() if r.type == CAPI_CLUSTER)
     pools = {md["name"]: md for md in cluster.inputs["spec"]["topology"]["workers"]["machineDeployments"]}
     overrides = {o["name"]: o["value"] for o in pools["team-vision"]["variables"]["overrides"]}

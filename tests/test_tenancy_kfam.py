@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.tenancy import contributor_policy, kfam_name
-from infra.kfvs.run import plan_stack
+from tests import examples
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
@@ -19,7 +19,7 @@ POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 
 @pytest.fixture(scope="module")
 def dev() -> dict[str, Any]:
-    return plan_stack("dev")
+    return examples.plan("dev")
 
 
 @pytest.mark.parametrize(

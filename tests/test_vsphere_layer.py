@@ -18,12 +18,13 @@ from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
 from policies.usage import VM, VM_CLASS
 from policies.usage import VM_SERVICE_VM as VM_SERVICE
+from tests import examples
 from tests.reference import crd_schema
 
 
 @pytest.fixture(scope="module")
 def dev() -> Recording:
-    return record_stack("dev")[1]
+    return examples.recording("dev")
 
 
 def _by_name(rec: Recording, type_: str) -> dict[str, Registration]:
@@ -134,7 +135,7 @@ def test_vm_service_vms_validate_against_the_vm_operator_crd(dev: Recording) -> 
 
 
 def test_totals_count_pools_per_team() -> None:
-    settings, rec = record_stack("dev")
+    settings, rec = examples.recorded("dev")
     totals = build_plan(rec, [t.name for t in settings.teams])["totals"]
     # vision: 2 passthrough VMs (32 vCPU, 256 GiB, 2 GPUs, 500 GiB each) + its node pool (1 x 16 vCPU,
     # 128 GiB, 1 vGPU, 300 GiB volumes) + its profile quota (32 vCPU, 128 GiB, 4 GPUs, 1000 GiB).

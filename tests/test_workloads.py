@@ -16,6 +16,7 @@ from components.kubeflow.registry import COMPONENTS
 from components.mirror import RegistryMirror
 from infra.kfvs.render import licence_notices, text
 from infra.kfvs.run import plan_stack
+from tests import examples
 from tests.conftest import only, stack_problems
 from tests.environment_files import edit_stack_config
 from tests.reference import REFERENCE, unknown_values_keys
@@ -27,7 +28,7 @@ CHART = "kubernetes:helm.sh/v4:Chart"
 
 @pytest.fixture(scope="module")
 def sandbox() -> dict[str, Any]:
-    return plan_stack("sandbox", policies=True)
+    return examples.plan("sandbox", policies=True)
 
 
 def _kinds(plan: dict[str, Any]) -> set[str]:
@@ -44,7 +45,7 @@ def test_sandbox_holds_every_component_and_addon_and_passes_the_packs(sandbox: d
 
 
 def test_addons_are_off_by_default() -> None:
-    assert not ADDONS & _kinds(plan_stack("dev"))
+    assert not ADDONS & _kinds(examples.plan("dev"))
 
 
 def test_every_chart_is_pinned_with_reference_values_keys(sandbox: dict[str, Any]) -> None:
@@ -166,7 +167,7 @@ def test_licence_notices_are_printed_when_enabled(sandbox: dict[str, Any]) -> No
     notices = licence_notices(sandbox["resources"])
     assert any(n.startswith("Seldon Core v2 2.10.2: Business Source License 1.1") for n in notices)
     assert "Licence notices:" in text(sandbox)
-    assert licence_notices(plan_stack("dev")["resources"]) == []
+    assert licence_notices(examples.plan("dev")["resources"]) == []
 
 
 def test_mirror_moves_split_registry_values() -> None:

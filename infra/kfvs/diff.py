@@ -19,8 +19,10 @@ from typing import Any
 import yaml
 
 from infra import paths
+from infra.errors import ConfigError
 from infra.kfvs.changes import ABSENT, Change, changes
-from infra.kfvs.plan import Plan
+from infra.kfvs.plan import Plan, to_json
+from infra.kfvs.run import plan_stack
 from infra.layers import LAYERS, layer_stack
 
 __all__ = ["ABSENT", "BaseRevisionError", "Change", "Detail", "PlanDiff", "diff_plans", "markdown", "text"]
@@ -64,27 +66,62 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
 
 
 def plan_revision(stack: str, ref: str, root: Path = paths.PROJECT_ROOT) -> Plan:
-    """Plan `stack` as it was at git revision `ref`, in a temporary worktree with that revision's code."""
+    """Plan `stack` as it was at git revision `ref`, in a temporary worktree with that revision's code.
+
+    When the code at `ref` is the code here (only stack, team and policy-config files differ, as in a team's
+    pull request), the worktree's files are planned in this process: the same program on the base's data gives
+    the resources a `kfvs plan --json` there would print, without starting and importing a second interpreter
+    (and without the base's verdicts, which no diff compares)."""
     with tempfile.TemporaryDirectory(prefix="kfvs-base-") as tmp:
         tree = Path(tmp) / "tree"
         _git(root, "worktree", "add", "--detach", "--quiet", str(tree), ref)
         try:
             if not _exists(stack, tree):
                 return {"project": paths.PROJECT_NAME, "stack": stack, "resources": [], "totals": {}, "policies": []}
-            run = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
-                [sys.executable, "-m", "infra.kfvs.cli", "plan", stack, "--json"],
-                cwd=tree,
-                env={**os.environ, "PYTHONPATH": str(tree)},
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if run.returncode != 0:
-                raise BaseRevisionError(f"planning {stack} at {ref} failed:\n{run.stderr.strip()}")
-            plan: Plan = json.loads(run.stdout)
-            return plan
+            if same_code(root, ref):
+                return _plan_here(stack, ref, tree)
+            return _plan_there(stack, ref, tree)
         finally:
             _git(root, "worktree", "remove", "--force", str(tree))
+
+
+DATA = ("stacks", "policies/*/config")
+"""What a stack's plan reads as data rather than code: stack, layer and team files, and the packs' configs."""
+
+
+def same_code(root: Path, ref: str) -> bool:
+    """Whether every file outside DATA is at `ref` as it is here: no tracked file differs from it (committed or
+    not) and no untracked one is new (the program globs folders such as the dashboards', so a new file counts)."""
+    outside = [".", *(f":(exclude,glob){part}/**" for part in DATA)]
+    tracked = _git_run(root, "diff", "--quiet", ref, "--", *outside)
+    untracked = _git_run(root, "ls-files", "--others", "--exclude-standard", "--", *outside)
+    return tracked.returncode == 0 and untracked.returncode == 0 and not untracked.stdout.strip()
+
+
+def _plan_here(stack: str, ref: str, tree: Path) -> Plan:
+    """The base's plan from this process, as `kfvs plan --json` prints it (the same JSON, read back), but for
+    its policy verdicts: the packs are not started for a plan only compared by its resources."""
+    try:
+        plan: Plan = json.loads(to_json(plan_stack(stack, tree)))
+    except ConfigError as error:
+        raise BaseRevisionError(f"planning {stack} at {ref} failed:\n{str(error).strip()}") from None
+    return plan
+
+
+def _plan_there(stack: str, ref: str, tree: Path) -> Plan:
+    """The base's plan by the base's own code: `kfvs plan --json` run in its worktree."""
+    run = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
+        [sys.executable, "-m", "infra.kfvs.cli", "plan", stack, "--json"],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise BaseRevisionError(f"planning {stack} at {ref} failed:\n{run.stderr.strip()}")
+    plan: Plan = json.loads(run.stdout)
+    return plan
 
 
 def _exists(stack: str, tree: Path) -> bool:
@@ -93,8 +130,12 @@ def _exists(stack: str, tree: Path) -> bool:
     return any(paths.stack_file(name, tree).is_file() for name in names)
 
 
+def _git_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)  # noqa: S603, S607
+
+
 def _git(root: Path, *args: str) -> None:
-    run = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)  # noqa: S603, S607
+    run = _git_run(root, *args)
     if run.returncode != 0:
         raise BaseRevisionError(f"git {' '.join(args[:2])} failed: {run.stderr.strip()}")
 

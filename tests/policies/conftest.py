@@ -9,7 +9,7 @@ import pytest
 
 from infra.kfvs.check import Judges, Verdict, judged
 from infra.kfvs.recorder import Recording
-from infra.kfvs.run import record_stack
+from tests import examples
 
 Judge = Callable[[Recording], list[Verdict]]
 Recordings = Callable[[str], Recording]
@@ -39,12 +39,6 @@ def judge() -> Iterator[Judge]:
 
 @pytest.fixture(scope="session")
 def recordings() -> Recordings:
-    """Each example stack recorded once for the session (the program under mocks is the slow part)."""
-    done: dict[str, Recording] = {}
-
-    def of(stack: str) -> Recording:
-        if stack not in done:
-            done[stack] = record_stack(stack)[1]
-        return done[stack]
-
-    return of
+    """Each example stack recorded once per process (the program under mocks is the slow part), shared with the
+    other suites through `tests.examples`; each call hands out a copy of it."""
+    return examples.recording
