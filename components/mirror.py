@@ -19,7 +19,7 @@ _CHART = "kubernetes:helm.sh/v4:Chart"
 _KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RegistryMirror:
     """`host` is the Harbor project proxying upstream registries by host (`harbor/proxy/ghcr.io/...`);
     charts are OCI artifacts under `host/charts`; `manifests` is a git mirror of kubeflow/manifests."""

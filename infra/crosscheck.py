@@ -105,7 +105,7 @@ def _passthrough_pool(f: _Findings, pool: PassthroughPool, key: str) -> None:
         for device, count in sorted(Counter(host.devices).items()):
             if count > 1:
                 f.add(f"{key}.hosts[{j}].devices", f"device {device} is listed {count} times on host {host.name}")
-    hosts = [HostDevices(h.name, tuple(dict.fromkeys(h.devices))) for h in pool.hosts]
+    hosts = [HostDevices(host=h.name, devices=tuple(dict.fromkeys(h.devices))) for h in pool.hosts]
     if capacity(hosts, pool.gpus_per_vm) < pool.replicas:
         f.add(f"{key}.replicas", f"pool '{pool.name}' {shortfall(hosts, pool.replicas, pool.gpus_per_vm)}")
 

@@ -68,7 +68,11 @@ def spawner_settings(settings: Settings) -> SpawnerSettings | None:
         return None
     cluster = next(c for c in settings.clusters if c.name == kf.cluster)
     mirror = settings.registry_mirror
-    through = RegistryMirror(mirror.host, str(mirror.manifests), mirror.pull_secret).image if mirror else str
+    through = (
+        RegistryMirror(host=mirror.host, manifests=str(mirror.manifests), pull_secret=mirror.pull_secret).image
+        if mirror
+        else str
+    )
     pinned = {i.ref for i in catalog.NOTEBOOK_IMAGES}
 
     def rewrite(image: str) -> str:

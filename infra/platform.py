@@ -431,7 +431,7 @@ class Platform(pulumi.ComponentResource):
         return PassthroughGpuPool(
             pool.name,
             PassthroughPoolArgs(
-                hosts=[HostDevices(h.name, tuple(h.devices)) for h in pool.hosts],
+                hosts=[HostDevices(host=h.name, devices=tuple(h.devices)) for h in pool.hosts],
                 replicas=pool.replicas,
                 gpus_per_vm=pool.gpus_per_vm,
                 gpu_memory_gib=pool.gpu_memory_gib,

@@ -21,7 +21,9 @@ def main(root: Path = paths.PROJECT_ROOT) -> None:
     if mirror is not None:
         # Before any resource: the engine applies stack transforms only to later registrations.
         pulumi.runtime.register_resource_transform(
-            RegistryMirror(mirror.host, str(mirror.manifests).rstrip("/"), mirror.pull_secret).transform()
+            RegistryMirror(
+                host=mirror.host, manifests=str(mirror.manifests).rstrip("/"), pull_secret=mirror.pull_secret
+            ).transform()
         )
     metered = MeteredResources() if settings.layer == "infra" else None
     platform = build_platform(settings)

@@ -10,7 +10,8 @@ from components.vsphere.allocation import HostDevices, allocate, capacity
 
 _hosts = st.lists(st.integers(min_value=0, max_value=8), min_size=1, max_size=5).map(
     lambda counts: [
-        HostDevices(f"esx-{i}", tuple(f"0000:{d:02x}:00.0" for d in range(n))) for i, n in enumerate(counts)
+        HostDevices(host=f"esx-{i}", devices=tuple(f"0000:{d:02x}:00.0" for d in range(n)))
+        for i, n in enumerate(counts)
     ]
 )
 
@@ -30,12 +31,15 @@ def test_allocation_never_reuses_or_oversubscribes(hosts: list[HostDevices], rep
 
 
 def test_spreads_across_hosts_before_filling_one() -> None:
-    hosts = [HostDevices("a", ("0000:01:00.0", "0000:02:00.0")), HostDevices("b", ("0000:01:00.0", "0000:02:00.0"))]
+    hosts = [
+        HostDevices(host="a", devices=("0000:01:00.0", "0000:02:00.0")),
+        HostDevices(host="b", devices=("0000:01:00.0", "0000:02:00.0")),
+    ]
     assert [p.host for p in allocate(hosts, 2, 1)] == ["a", "b"]
     assert [p.host for p in allocate(hosts, 3, 1)] == ["a", "b", "a"]
 
 
 def test_shortfall_message_names_hosts_and_numbers() -> None:
-    hosts = [HostDevices("esx-1", ("0000:01:00.0", "0000:02:00.0", "0000:03:00.0"))]
+    hosts = [HostDevices(host="esx-1", devices=("0000:01:00.0", "0000:02:00.0", "0000:03:00.0"))]
     with pytest.raises(ValueError, match=r"3 VMs x 2 GPUs = 6 GPUs, but its hosts esx-1 \(3 GPUs\) carry room for 1"):
         allocate(hosts, 3, 2)

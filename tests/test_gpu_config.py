@@ -187,7 +187,9 @@ def test_only_settings_reads_configuration() -> None:
 
 def test_vgpu_vm_cloud_init_installs_and_licenses_the_guest_driver() -> None:
     user = "#cloud-config\npackages: [nvidia-container-toolkit]\nruncmd:\n  - [echo, user]\n"
-    merged = yaml.safe_load(guest_cloud_init(user, GuestDriverSpec("https://m.example/d.run", 1), "TOKEN"))
+    merged = yaml.safe_load(
+        guest_cloud_init(user, GuestDriverSpec(url="https://m.example/d.run", feature_type=1), "TOKEN")
+    )
     assert merged["packages"] == ["nvidia-container-toolkit"]
     files = {f["path"]: f for f in merged["write_files"]}
     assert files["/etc/nvidia/ClientConfigToken/client_configuration_token.tok"]["content"] == "TOKEN"

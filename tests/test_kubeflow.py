@@ -204,7 +204,7 @@ def test_registry_mirror_rewrites_charts_manifests_and_images(project: Path) -> 
 
 def test_mirror_transform_rewrites_rendered_pods() -> None:
     transform = RegistryMirror(
-        "harbor.example.internal/proxy", "https://git.example.internal/m", "harbor-pull"
+        host="harbor.example.internal/proxy", manifests="https://git.example.internal/m", pull_secret="harbor-pull"
     ).transform()
     deployment = {
         "apiVersion": "apps/v1",

@@ -77,7 +77,9 @@ def _program(directory: str, *, with_mirror: bool) -> Callable[[], None]:
     def program() -> None:
         if with_mirror:
             pulumi.runtime.register_resource_transform(
-                RegistryMirror(HARBOR, "https://git.example.internal/kubeflow/manifests", "harbor-pull").transform()
+                RegistryMirror(
+                    host=HARBOR, manifests="https://git.example.internal/kubeflow/manifests", pull_secret="harbor-pull"
+                ).transform()
             )
         provider = k8s.Provider("cluster", kubeconfig="{}")
         base = _App("base", pulumi.ResourceOptions(provider=provider))

@@ -171,7 +171,7 @@ def test_licence_notices_are_printed_when_enabled(sandbox: dict[str, Any]) -> No
 
 
 def test_mirror_moves_split_registry_values() -> None:
-    mirror = RegistryMirror("harbor.example.internal/proxy", "https://git.example.internal/m")
+    mirror = RegistryMirror(host="harbor.example.internal/proxy", manifests="https://git.example.internal/m")
     values = mirror.chart(
         {
             "chart": "oci://ghcr.io/kubeflow/charts/kubeflow-trainer",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HostDevices:
     """A GPU host and the PCI addresses of its passthrough GPUs."""
 

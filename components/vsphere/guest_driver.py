@@ -19,7 +19,7 @@ GRIDD_CONF = "/etc/nvidia/gridd.conf"
 INSTALLER = "/opt/nvidia/vgpu-guest-driver.run"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GuestDriverSpec:
     """Where the VM downloads the guest driver installer, and the licence feature type."""
 
