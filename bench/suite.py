@@ -38,8 +38,9 @@ def _timed(command: list[str]) -> tuple[float, str]:
     )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        last = (done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or ["?"])[-1]
-        raise SystemExit(f"{' '.join(command[1:4])}... failed: {last}")
+        lines = done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or ["?"]
+        failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+        raise SystemExit("\n".join([f"{' '.join(command[1:4])}... failed: {lines[-1]}", *failures]))
     return elapsed, done.stdout
 
 

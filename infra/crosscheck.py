@@ -57,6 +57,7 @@ def check_vsphere(vs: VsphereSettings, teams: Iterable[str] | None, file: str) -
     f.unique(f"{_VSPHERE}.namespaces", [n.name for n in vs.namespaces])
     f.unique(f"{_VSPHERE}.vms", [v.name for v in vs.vms] + [p.name for p in vs.gpu_pools])
     libraries = [lib.name for lib in vs.content_libraries]
+    f.unique(f"{_VSPHERE}.contentLibraries", libraries)
     for i, ns in enumerate(vs.namespaces):
         key = f"{_VSPHERE}.namespaces[{i}]"
         f.need(ns.team, f.teams, f"{key}.team", "team")

@@ -52,6 +52,17 @@ def test_device_listed_twice_and_shared_between_pools(project: Path) -> None:
     assert all("is already given to pool 'dev-train-a100'" in m for m in shared)
 
 
+def test_a_content_library_declared_twice_is_refused_before_the_program_runs(project: Path) -> None:
+    # Found by test_mutated_stack_files_end_in_a_plan_or_a_clean_error: two libraries of one name validated, then
+    # registered one URN twice.
+    def edit(c: dict[str, Any]) -> None:
+        libraries = _vs(c)["contentLibraries"]
+        libraries.append(dict(libraries[1]))
+
+    message = only(_problems(project, edit)["kubeflow-vsphere:vsphere.contentLibraries"])
+    assert message == "name 'dlvm-dev' is used 2 times; names must be unique"
+
+
 def test_vgpu_pool_on_a_class_without_vgpu_and_not_bound(project: Path) -> None:
     def edit(c: dict[str, Any]) -> None:
         vs = _vs(c)
