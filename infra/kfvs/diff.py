@@ -21,6 +21,7 @@ import yaml
 from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs.changes import ABSENT, Change, changes
+from infra.kfvs.git import run_git
 from infra.kfvs.plan import Plan, to_json
 from infra.kfvs.run import plan_stack
 from infra.layers import LAYERS, layer_stack
@@ -93,8 +94,8 @@ def same_code(root: Path, ref: str) -> bool:
     """Whether every file outside DATA is at `ref` as it is here: no tracked file differs from it (committed or
     not) and no untracked one is new (the program globs folders such as the dashboards', so a new file counts)."""
     outside = [".", *(f":(exclude,glob){part}/**" for part in DATA)]
-    tracked = _git_run(root, "diff", "--quiet", ref, "--", *outside)
-    untracked = _git_run(root, "ls-files", "--others", "--exclude-standard", "--", *outside)
+    tracked = run_git(root, "diff", "--quiet", ref, "--", *outside)
+    untracked = run_git(root, "ls-files", "--others", "--exclude-standard", "--", *outside)
     return tracked.returncode == 0 and untracked.returncode == 0 and not untracked.stdout.strip()
 
 
@@ -130,12 +131,8 @@ def _exists(stack: str, tree: Path) -> bool:
     return any(paths.stack_file(name, tree).is_file() for name in names)
 
 
-def _git_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)  # noqa: S603, S607
-
-
 def _git(root: Path, *args: str) -> None:
-    run = _git_run(root, *args)
+    run = run_git(root, *args)
     if run.returncode != 0:
         raise BaseRevisionError(f"git {' '.join(args[:2])} failed: {run.stderr.strip()}")
 

@@ -223,16 +223,7 @@ class Kustomizer:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             remote = [d for d in unique if is_remote(d)]
             hits = dict(zip(remote, pool.map(self._cached, remote), strict=True))
-            groups: dict[tuple[str, str], list[tuple[str, RemoteDirectory]]] = {}
-            alone: list[str] = []
-            for directory in unique:
-                if hits.get(directory) is not None:
-                    continue
-                spec = checkout.split(directory)
-                if spec is None:
-                    alone.append(directory)
-                else:
-                    groups.setdefault((spec.repository, spec.ref), []).append((directory, spec))
+            groups, alone = _by_checkout(d for d in unique if hits.get(d) is None)
             with tempfile.TemporaryDirectory(prefix="kfvs-checkouts-", ignore_cleanup_errors=True) as scratch:
                 # The clones are queued first, so no build waiting on one can hold up its start.
                 clones = {
@@ -336,6 +327,23 @@ class Kustomizer:
             return parse_objects(done.stdout)
         except yaml.YAMLError as error:
             raise KustomizeError(directory, f"output is not YAML: {yaml_reason(error)}") from None
+
+
+Group = dict[tuple[str, str], list[tuple[str, RemoteDirectory]]]
+"""Directories by the (repository, ref) checkout that serves them, each with its split."""
+
+
+def _by_checkout(directories: Iterable[str]) -> tuple[Group, list[str]]:
+    """The directories `checkout.split` takes, grouped by repository and ref; and the rest, left to `build`."""
+    groups: Group = {}
+    alone: list[str] = []
+    for directory in directories:
+        spec = checkout.split(directory)
+        if spec is None:
+            alone.append(directory)
+        else:
+            groups.setdefault((spec.repository, spec.ref), []).append((directory, spec))
+    return groups, alone
 
 
 _NESTED = re.compile(r"accumulating resources from '([^']+)': ")

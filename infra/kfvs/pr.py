@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -12,6 +11,7 @@ import yaml
 from infra import paths
 from infra.kfvs import diff as plan_diff
 from infra.kfvs.check import Verdict
+from infra.kfvs.git import run_git
 from policies.conventions import environment_of_stack
 
 MARKER = "<!-- kfvs-preview -->"
@@ -56,10 +56,10 @@ def team_environments(root: Path, ref: str, changed: Iterable[str]) -> dict[str,
 
 def changed_files(root: Path, ref: str) -> list[str]:
     """Files that differ from the merge base with `ref`, committed or not."""
-    committed = _git(root, "diff", "--name-only", f"{ref}...HEAD")
+    committed = run_git(root, "diff", "--name-only", f"{ref}...HEAD")
     if committed.returncode != 0:
         raise plan_diff.BaseRevisionError(f"git diff against {ref} failed: {committed.stderr.strip()}")
-    local = [line[3:] for line in _git(root, "status", "--porcelain").stdout.splitlines() if line]
+    local = [line[3:] for line in run_git(root, "status", "--porcelain").stdout.splitlines() if line]
     return sorted(set(committed.stdout.split()) | set(local))
 
 
@@ -68,12 +68,8 @@ def _read(path: Path) -> str:
 
 
 def _git_show(root: Path, ref: str, name: str) -> str:
-    run = _git(root, "show", f"{ref}:{name}")
+    run = run_git(root, "show", f"{ref}:{name}")
     return run.stdout if run.returncode == 0 else ""
-
-
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)  # noqa: S603, S607
 
 
 def _environments(text: str) -> set[str]:
