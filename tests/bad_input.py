@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.errors import ConfigError, Problem
 from infra.kfvs.run import validate_stack
+from tests import yamlio
 from tests.environment_files import edit_stack_config, owner_file
 from tests.forkserver import run_kfvs
 
@@ -181,9 +181,9 @@ def team_doc(change: Callable[[dict[str, Any]], None], team: str = "vision") -> 
 
     def edit(project: Path) -> None:
         path = project / f"stacks/teams/{team}.yaml"
-        document = yaml.safe_load(path.read_text())
+        document = yamlio.load(path.read_text())
         change(document)
-        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        path.write_text(yamlio.dump(document, sort_keys=False))
 
     return edit
 

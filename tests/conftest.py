@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra import paths
 from infra.errors import ConfigError
@@ -18,6 +18,7 @@ from infra.kfvs.lint.cli_support import fill_chart_inputs
 from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
+from tests import yamlio
 from tests.environment_files import edit_environment
 from tests.forkserver import run_kfvs
 
@@ -32,10 +33,21 @@ def project(tmp_path: Path) -> Path:
     for name in _COPIED:
         source = paths.PROJECT_ROOT / name
         if source.is_dir():
-            shutil.copytree(source, root / name)
+            shutil.copytree(source, root / name, copy_function=_copy_or_link)
         else:
             shutil.copy2(source, root / name)
     return root
+
+
+def _copy_or_link(source: str, target: str) -> None:
+    """Sources copied (a test may rewrite them, in place); bytecode hard-linked, since nothing writes into a `.pyc`:
+    Python replaces one whole (and PYTHONDONTWRITEBYTECODE, where set, stops even that). Copies keep their times,
+    so the bytecode still matches its source; where a test changes a source, Python compiles it again."""
+    if Path(source).parent.name == "__pycache__":
+        with contextlib.suppress(OSError):  # another file system: copy it
+            os.link(source, target)
+            return
+    shutil.copy2(source, target)
 
 
 KfvsRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -56,9 +68,9 @@ def stack_problems(project: Path, edit: Callable[[dict[str, Any]], None], stack:
     problem validation then reports, by key (a key may have several: none is dropped)."""
     path = project / f"stacks/Pulumi.{stack}.yaml"
     if path.is_file():
-        document = yaml.safe_load(path.read_text())
+        document = yamlio.load(path.read_text())
         edit(document["config"])
-        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        path.write_text(yamlio.dump(document, sort_keys=False))
     else:
         edit_environment(project, stack, edit)
     with pytest.raises(ConfigError) as caught:

@@ -11,11 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra import paths
 from infra.layer_config import INFRA_KEYS, INFRA_NAMESPACES, PLATFORM_KEYS
 from infra.layers import LAYERS, Layer, layer_stack
+from tests import yamlio
 
 
 def layer_file(env: str, layer: Layer) -> str:
@@ -40,7 +39,7 @@ def owner_file(env: str, key: str) -> str:
 
 
 def _documents(project: Path, env: str) -> dict[Layer, dict[str, Any]]:
-    return {layer: yaml.safe_load((project / layer_file(env, layer)).read_text()) for layer in LAYERS}
+    return {layer: yamlio.load((project / layer_file(env, layer)).read_text()) for layer in LAYERS}
 
 
 def read_environment(project: Path, env: str) -> dict[str, Any]:
@@ -69,7 +68,7 @@ def write_environment(project: Path, env: str, config: dict[str, Any]) -> None:
         layer_key = f"{paths.PROJECT_NAME}:layer"
         head = {layer_key: before[layer][layer_key]} if layer_key in before[layer] else {}
         documents[layer]["config"] = {**head, **sections[layer]}
-        (project / layer_file(env, layer)).write_text(yaml.safe_dump(documents[layer], sort_keys=False))
+        (project / layer_file(env, layer)).write_text(yamlio.dump(documents[layer], sort_keys=False))
 
 
 def edit_environment(project: Path, env: str, edit: Callable[[dict[str, Any]], None]) -> None:
@@ -87,7 +86,7 @@ def join_environment(project: Path, env: str) -> Path:
     for layer in LAYERS:
         (project / layer_file(env, layer)).unlink()
     path = project / "stacks" / f"Pulumi.{env}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    path.write_text(yamlio.dump({"config": config}, sort_keys=False))
     return path
 
 
@@ -97,6 +96,6 @@ def edit_stack_config(project: Path, stack: str, edit: Callable[[dict[str, Any]]
     if not path.is_file():
         edit_environment(project, stack, edit)
         return
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     edit(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra import paths
+from tests import yamlio
 
 REFERENCE = paths.PROJECT_ROOT / "tests" / "fixtures" / "upstream"
 
@@ -15,7 +14,7 @@ REFERENCE = paths.PROJECT_ROOT / "tests" / "fixtures" / "upstream"
 def crd_schema(file: str, version: str) -> dict[str, Any]:
     """The openAPIV3Schema of one served version of a vendored CRD."""
     path: Path = REFERENCE / "crds" / file
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = yamlio.load(path.read_text(encoding="utf-8"))
     for served in document["spec"]["versions"]:
         if served["name"] == version and served.get("served"):
             schema: dict[str, Any] = served["schema"]["openAPIV3Schema"]
@@ -27,7 +26,7 @@ def chart_values(chart: str, version: str) -> dict[str, Any]:
     """A pinned chart's own values.yaml, vendored; a missing file is a test failure, not a skip."""
     path = REFERENCE / "helm-values" / f"{chart}-{version}-values.yaml"
     assert path.is_file(), f"no vendored values for {chart} {version}: add {path.relative_to(paths.PROJECT_ROOT)}"
-    reference: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    reference: dict[str, Any] = yamlio.load(path.read_text(encoding="utf-8")) or {}
     return reference
 
 

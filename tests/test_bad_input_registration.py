@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pulumi
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from infra.kfvs.run import infra_references, record_stack, validate_stack
 from infra.models.team import TEAM_NAME_MAX
 from infra.program import main
 from infra.stackfile import read_stack_config
+from tests import yamlio
 from tests.bad_input import POLICY, STACK, TEAM, Case, cases, kfvs, replace, stack_config, team_doc
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -33,7 +33,7 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 def _rename_team(project: Path, name: str, *, gpu_vms: bool = False) -> None:
     """The vision team under another name (file and name inside), asking for a GPU node pool in dev."""
-    document = yaml.safe_load((project / TEAM).read_text())
+    document = yamlio.load((project / TEAM).read_text())
     document["name"] = name
     if gpu_vms:
         document["environments"]["dev"]["gpuVms"] = {
@@ -44,7 +44,7 @@ def _rename_team(project: Path, name: str, *, gpu_vms: bool = False) -> None:
             "replicas": 12,
         }
     (project / TEAM).unlink()
-    (project / f"stacks/teams/{name}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (project / f"stacks/teams/{name}.yaml").write_text(yamlio.dump(document, sort_keys=False))
     for path in (project / "policies/quotas/config").glob("*.json"):
         path.write_text(path.read_text().replace('"vision"', f'"{name}"'))
     for path in (project / "stacks").glob("Pulumi.*.yaml"):

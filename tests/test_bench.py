@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from bench.floor import main as replay
 from bench.floor import manifest
 from bench.generate import environment
@@ -14,6 +12,7 @@ from bench.policy_floor import hollow_project
 from bench.suite import slowest, summary
 from infra.kfvs.check import check
 from infra.kfvs.run import record_stack
+from tests import yamlio
 from tests.environment_files import join_environment
 from tests.policies.test_team_quotas import FAILING
 
@@ -44,8 +43,8 @@ def test_generated_environments_hold_only_generated_teams_whatever_the_repositor
     project: Path, tmp_path: Path
 ) -> None:
     before = environment(tmp_path / "before", 3, source=project)
-    extra = yaml.safe_load((project / "stacks/teams/nlp.yaml").read_text())
-    (project / "stacks/teams/speech.yaml").write_text(yaml.safe_dump({**extra, "name": "speech"}))
+    extra = yamlio.load((project / "stacks/teams/nlp.yaml").read_text())
+    (project / "stacks/teams/speech.yaml").write_text(yamlio.dump({**extra, "name": "speech"}))
     after = environment(tmp_path / "after", 3, source=project)
     generated = ["team-000.yaml", "team-001.yaml", "team-002.yaml"]
     for env in (before, after):

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.kfvs.progress import Progress, stderr_console
+from tests import yamlio
 from tests.conftest import KfvsRunner, git
 from tests.environment_files import edit_stack_config
 
@@ -53,9 +53,9 @@ _PLAN_VERDICT = {"pack", "policy", "level", "urn", "message"}
 def test_plan_json_is_the_contract(kfvs: KfvsRunner, project: Path) -> None:
     """docs/ARCHITECTURE.md, "The plan contract": its keys and their types, and byte-identical output."""
     team = project / "stacks/teams/vision.yaml"
-    document = yaml.safe_load(team.read_text())
+    document = yamlio.load(team.read_text())
     document["environments"]["dev"]["profile"]["quota"]["gpus"] = 40  # over budget: a verdict to check
-    team.write_text(yaml.safe_dump(document, sort_keys=False))
+    team.write_text(yamlio.dump(document, sort_keys=False))
     run = kfvs("plan", "dev", "--format", "json")
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
@@ -292,9 +292,9 @@ def test_diff_formats_text_markdown_and_json(kfvs: KfvsRunner, project: Path) ->
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base")
     path = project / "stacks/teams/vision.yaml"
-    team = yaml.safe_load(path.read_text())
+    team = yamlio.load(path.read_text())
     team["environments"]["dev"]["profile"]["quota"]["gpus"] = 3
-    path.write_text(yaml.safe_dump(team, sort_keys=False))
+    path.write_text(yamlio.dump(team, sort_keys=False))
     as_json = kfvs("diff", "dev", "--base", "main", "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
     document = json.loads(as_json.stdout)

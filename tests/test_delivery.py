@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra import paths
 from infra.kfvs.check import Verdict
-from tests import examples
+from tests import examples, yamlio
 
 ROOT = paths.PROJECT_ROOT
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -26,7 +25,7 @@ def _jobs() -> list[tuple[str, dict[str, Any]]]:
     return [
         (f"{path.name}:{name}", job)
         for path in WORKFLOWS
-        for name, job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].items()
+        for name, job in yamlio.load(path.read_text(encoding="utf-8"))["jobs"].items()
     ]
 
 
@@ -41,7 +40,7 @@ def _runs(job: dict[str, Any], before: int) -> list[str]:
 def test_pulumi_projects_use_the_uv_toolchain() -> None:
     """The reason for the rest: if a project stops using uv, these tests have to be looked at again."""
     for path in [ROOT / "Pulumi.yaml", *sorted(ROOT.glob("policies/*/PulumiPolicy.yaml"))]:
-        assert yaml.safe_load(path.read_text())["runtime"]["options"]["toolchain"] == "uv", path
+        assert yamlio.load(path.read_text())["runtime"]["options"]["toolchain"] == "uv", path
 
 
 def test_every_job_that_runs_pulumi_puts_make_setups_uv_on_the_path_first() -> None:

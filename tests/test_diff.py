@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra.kfvs.diff import ABSENT, Change, diff_plans, markdown, same_code, text
+from tests import yamlio
 from tests.conftest import KfvsRunner, git
 
 CELL_LIMIT = 300
@@ -231,10 +231,10 @@ def test_diff_of_a_new_node_pool_against_a_git_revision(kfvs: KfvsRunner, projec
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base")
     path = project / "stacks/Pulumi.dev-infra.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     pools = document["config"]["kubeflow-vsphere:clusters"][0]["nodePools"]
     pools.append({**copy.deepcopy(next(p for p in pools if p.get("gpu"))), "name": "gpu-extra", "replicas": 1})
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
     run = kfvs("diff", "dev", "--base", "main", "--markdown")
     assert run.returncode == 0, run.stderr
     assert (

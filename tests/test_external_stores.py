@@ -10,7 +10,6 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from components import catalog
 from components.kubeflow import stores
@@ -19,6 +18,7 @@ from infra.kfvs.recorder import SECRET, Recording
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import record_stack, validate_stack
 from infra.stackfile import PLACEHOLDER_CIPHERTEXT
+from tests import yamlio
 
 SECURE = {"secure": PLACEHOLDER_CIPHERTEXT}
 SECRET_TYPE = "kubernetes:core/v1:Secret"
@@ -54,16 +54,16 @@ CREDENTIALS = {"kfpMysql": SECURE, "s3Access": SECURE, "s3Secret": SECURE, "mrMy
 
 def _platform_file(project: Path, env: str = "dev") -> Path:
     for path in sorted((project / "stacks").glob(f"Pulumi.{env}*.yaml")):
-        if "kubeflow-vsphere:kubeflow" in (yaml.safe_load(path.read_text()).get("config") or {}):
+        if "kubeflow-vsphere:kubeflow" in (yamlio.load(path.read_text()).get("config") or {}):
             return path
     raise AssertionError(f"no stack file of {env} holds kubeflow-vsphere:kubeflow")
 
 
 def _configure(project: Path, edit: Callable[[dict[str, Any]], None], env: str = "dev") -> Path:
     path = _platform_file(project, env)
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     edit(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
     return path
 
 
@@ -248,7 +248,7 @@ def test_argo_writes_to_the_external_bucket_under_upstreams_per_namespace_prefix
     )
     body = {"data": {"artifactRepository": repository}}
     out = _apply(_settings(), _object("ConfigMap", "workflow-controller-configmap", body, KFP_LABELS))
-    s3 = yaml.safe_load(out["data"]["artifactRepository"])["s3"]
+    s3 = yamlio.load(out["data"]["artifactRepository"])["s3"]
     assert (s3["endpoint"], s3["bucket"], s3["insecure"], s3["region"]) == (
         "s3.example.internal:9443",
         "kf",
@@ -307,7 +307,7 @@ def test_each_team_gets_upstreams_namespace_objects_under_its_own_prefix() -> No
     assert store is not None
     launcher = stores.launcher_config(store, "team-a")
     assert launcher["defaultPipelineRoot"] == "s3://kf/team-data/private-artifacts/team-a/v2/artifacts"
-    s3 = yaml.safe_load(launcher["providers"])["s3"]["default"]
+    s3 = yamlio.load(launcher["providers"])["s3"]["default"]
     assert (s3["endpoint"], s3["region"], s3["disableSSL"], s3["forcePathStyle"]) == (
         "https://s3.example.internal:9443",
         "eu-west-1",

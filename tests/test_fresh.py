@@ -132,6 +132,21 @@ def test_a_read_of_an_object_the_run_registers_fails_without_depends_on_before_o
     assert _kinds(_fresh(program)) == [(Kind.read, "early-read"), (Kind.read, "settings-read")]
 
 
+def test_reads_arriving_together_are_each_judged_as_themselves() -> None:
+    """The SDK sends each request from an executor thread of its own, so reads overlap: each is judged by its own
+    request (judging the last one recorded had some reads judged twice and others never)."""
+
+    def program() -> None:
+        supervisor = pulumi.ResourceOptions(provider=_supervisor())
+        for i in range(40):
+            k8s.core.v1.ConfigMap(
+                f"cm{i}", metadata=k8s.meta.v1.ObjectMetaArgs(name=f"cm{i}", namespace="ns"), opts=supervisor
+            )
+            k8s.core.v1.ConfigMap.get(f"read{i}", f"ns/cm{i}", opts=supervisor)
+
+    assert sorted(_kinds(_fresh(program))) == sorted((Kind.read, f"read{i}") for i in range(40))
+
+
 def test_a_read_whose_id_is_unknown_is_skipped_and_its_provider_hides_charts() -> None:
     def program() -> None:
         supervisor = _supervisor()

@@ -9,7 +9,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-import yaml
 
 from components.catalog import NVAIE_RELEASES, VGPU_GUEST_DRIVER_REPOSITORY
 from components.vsphere.gpu_pool import VgpuGpuPool, VgpuPoolArgs
@@ -17,7 +16,7 @@ from components.vsphere.guest_driver import GuestDriverSpec, guest_cloud_init
 from infra.kfvs.recorder import SECRET
 from infra.kfvs.run import record_stack
 from policies.usage import VM_SERVICE_VM
-from tests import examples
+from tests import examples, yamlio
 from tests.conftest import only, stack_problems
 from tests.environment_files import edit_environment
 
@@ -158,11 +157,11 @@ def test_team_gpu_vms_are_built_without_kubeflow(project: Path) -> None:
     """Team requests are resolved into pools in settings: with Kubeflow off, the VMs are still in the plan."""
     edit_environment(project, "dev", lambda config: config.pop("kubeflow-vsphere:kubeflow"))
     for team_file in (project / "stacks/teams").glob("*.yaml"):
-        team = yaml.safe_load(team_file.read_text())
+        team = yamlio.load(team_file.read_text())
         dev = team.get("environments", {}).get("dev", {})
         for key in ("profile", "gpuNodePool"):
             dev.pop(key, None)
-        team_file.write_text(yaml.safe_dump(team))
+        team_file.write_text(yamlio.dump(team))
     rec = record_stack("dev", project)[1]
     vms = list(rec.of_type(VM_SERVICE_VM))
     team_vms = [r for r in vms if r.name.startswith("dev-nlp-gpu-vms-")]
@@ -187,7 +186,7 @@ def test_only_settings_reads_configuration() -> None:
 
 def test_vgpu_vm_cloud_init_installs_and_licenses_the_guest_driver() -> None:
     user = "#cloud-config\npackages: [nvidia-container-toolkit]\nruncmd:\n  - [echo, user]\n"
-    merged = yaml.safe_load(
+    merged = yamlio.load(
         guest_cloud_init(user, GuestDriverSpec(url="https://m.example/d.run", feature_type=1), "TOKEN")
     )
     assert merged["packages"] == ["nvidia-container-toolkit"]
@@ -279,7 +278,7 @@ def test_the_pool_puts_the_licence_token_into_its_cloud_init() -> None:
     build()
     string_data = capture.inputs["pool-cloud-init"]["stringData"]
     string_data = string_data.get("value", string_data)  # a secret arrives wrapped: {<secret sig>, value}
-    user_data = yaml.safe_load(string_data["user-data"])
+    user_data = yamlio.load(string_data["user-data"])
     tokens = [f["content"] for f in user_data["write_files"] if f["path"].endswith("client_configuration_token.tok")]
     assert tokens == ["THE-TOKEN"]
     assert user_data["packages"] == ["jq"]

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.kubeflow import auth
 from components.kubeflow.ingress import INGRESS_GATEWAY_ACCOUNT, INGRESS_GATEWAY_PRINCIPAL
 from components.kubeflow.ordering import DEPENDS_ON, with_dependency
 from components.tenancy import INGRESS_PRINCIPALS, PROFILE_NAMESPACE_LABELS
 from infra.kfvs.rendered import Rendering
-from tests import examples
+from tests import examples, yamlio
 from tests.conftest import ExampleRenderings
 
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -125,7 +124,7 @@ def test_every_route_and_the_ext_authz_provider_reach_a_service_the_platform_cre
         for http in (route.get("spec") or {}).get("http") or []:
             hosts += [(d["destination"]["host"], _meta(route).get("namespace")) for d in http.get("route") or []]
     mesh = next(o for o in _objects(rendering, "ConfigMap") if _meta(o)["name"] == "istio")
-    providers = yaml.safe_load(mesh["data"]["mesh"])["extensionProviders"]
+    providers = yamlio.load(mesh["data"]["mesh"])["extensionProviders"]
     hosts += [(p["envoyExtAuthzHttp"]["service"], None) for p in providers]
     assert (auth.OAUTH2_PROXY_SERVICE, None) in hosts
     assert any(h == auth.DEX_SERVICE for h, _ in hosts)
@@ -153,14 +152,14 @@ def test_meshed_namespaces_admit_their_injected_pods(rendered: dict[str, Renderi
     daemons = {_meta(o)["name"] for o in _objects(rendering, "DaemonSet")}
     assert "istio-cni-node" in daemons
     injector = next(o for o in _objects(rendering, "ConfigMap") if _meta(o)["name"] == "istio-sidecar-injector")
-    values = yaml.safe_load(injector["data"]["values"])
+    values = yamlio.load(injector["data"]["values"])
     assert values["pilot"]["cni"]["enabled"] is True
 
 
 def test_team_namespaces_are_meshed_at_the_level_the_profile_controller_gives(
     rendered: dict[str, Rendering], mirror: Path
 ) -> None:
-    level = yaml.safe_load(upstream_file(mirror, "applications/profiles/pss/namespace-labels.yaml"))[PSS_ENFORCE]
+    level = yamlio.load(upstream_file(mirror, "applications/profiles/pss/namespace-labels.yaml"))[PSS_ENFORCE]
     assert PROFILE_NAMESPACE_LABELS[PSS_ENFORCE] == level == "baseline"
     teams = [
         n
@@ -210,11 +209,11 @@ def test_upstream_mesh_policies_are_in_place(rendered: dict[str, Rendering], mir
         "authorizationpolicy.istio-ingressgateway-require-jwt.yaml",
         "requestauthentication.dex-jwt.yaml",
     ):
-        theirs = yaml.safe_load(upstream_file(mirror, f"{folder}/{file}"))
+        theirs = yamlio.load(upstream_file(mirror, f"{folder}/{file}"))
         key = (theirs["kind"], "istio-system", theirs["metadata"]["name"])
         assert policies[key] == theirs["spec"], key
-    dex_config = yaml.safe_load(upstream_file(mirror, "common/dex/overlays/oauth2-proxy/config-map.yaml"))
-    assert yaml.safe_load(dex_config["data"]["config.yaml"])["issuer"] == auth.DEX_ISSUER
+    dex_config = yamlio.load(upstream_file(mirror, "common/dex/overlays/oauth2-proxy/config-map.yaml"))
+    assert yamlio.load(dex_config["data"]["config.yaml"])["issuer"] == auth.DEX_ISSUER
 
 
 def test_dex_and_oauth2_proxy_are_released_under_the_names_upstream_routes_to() -> None:
@@ -232,7 +231,7 @@ def test_dex_runs_as_restricted_admits_and_as_upstream_runs_it(mirror: Path) -> 
     assert container["capabilities"]["drop"] == ["ALL"]
     assert container["runAsNonRoot"] is True
     assert container["seccompProfile"]["type"] == "RuntimeDefault"
-    upstream = yaml.safe_load(upstream_file(mirror, "common/dex/base/deployment.yaml"))
+    upstream = yamlio.load(upstream_file(mirror, "common/dex/base/deployment.yaml"))
     theirs = upstream["spec"]["template"]["spec"]["containers"][0]
     assert container == theirs["securityContext"]
     assert "v" + theirs["image"].rsplit(":v", 1)[1] == values["image"]["tag"]
@@ -253,7 +252,7 @@ def test_oauth2_proxy_uses_the_in_cluster_issuer_without_discovery(mirror: Path)
         ("relative_redirect_url", "relative-redirect-url"),
     ):
         assert args[ours] == settings[theirs], ours
-    image = yaml.safe_load(upstream_file(mirror, "common/oauth2-proxy/base/deployment.yaml"))
+    image = yamlio.load(upstream_file(mirror, "common/oauth2-proxy/base/deployment.yaml"))
     tag = image["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[1]
     assert _chart("dev", "oauth2-proxy")["inputs"]["values"]["image"]["tag"] == tag
 
@@ -348,14 +347,10 @@ def test_trainer_is_upstream_s_with_runtimes_and_aggregated_roles(mirror: Path) 
     plan = examples.plan("dev")
     trainer = [r for r in plan["resources"] if r["inputs"].get("directory", "").endswith("/trainer/overlays?ref=26.03")]
     assert len(trainer) == 1
-    overlay = yaml.safe_load(upstream_file(mirror, "applications/trainer/overlays/kustomization.yaml"))
+    overlay = yamlio.load(upstream_file(mirror, "applications/trainer/overlays/kustomization.yaml"))
     assert overlay["namespace"] == "kubeflow-system"
-    roles = list(
-        yaml.safe_load_all(
-            upstream_file(
-                mirror, "applications/trainer/upstream/overlays/kubeflow-platform/kubeflow-trainer-roles.yaml"
-            )
-        )
+    roles = yamlio.load_all(
+        upstream_file(mirror, "applications/trainer/upstream/overlays/kubeflow-platform/kubeflow-trainer-roles.yaml")
     )
     aggregated = {
         r["metadata"]["name"]
@@ -363,7 +358,7 @@ def test_trainer_is_upstream_s_with_runtimes_and_aggregated_roles(mirror: Path) 
         if r and (r["metadata"].get("labels") or {}).get("rbac.authorization.kubeflow.org/aggregate-to-kubeflow-edit")
     }
     assert "kubeflow-trainer-edit" in aggregated
-    runtimes = yaml.safe_load(upstream_file(mirror, "applications/trainer/upstream/base/runtimes/kustomization.yaml"))
+    runtimes = yamlio.load(upstream_file(mirror, "applications/trainer/upstream/base/runtimes/kustomization.yaml"))
     assert "torch_distributed.yaml" in runtimes["resources"]
 
 

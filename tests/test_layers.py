@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pulumi_kubernetes as k8s
 import pytest
-import yaml
 
 from components.tanzu.cluster import WorkloadCluster, WorkloadClusterArgs, kubeconfig_secret_id
 from components.tanzu.specs import ClusterSpec
@@ -25,6 +24,7 @@ from infra.kfvs.fresh import Effect, FreshPreview, Kind, fresh_stack, preview_fr
 from infra.kfvs.recorder import SECRET, Recording, record
 from infra.kfvs.run import judge_stack, record_stack, validate_stack
 from infra.kfvs.secrets import stack_secrets
+from tests import yamlio
 from tests.environment_files import edit_environment, join_environment
 
 SUPERVISOR_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
@@ -209,10 +209,10 @@ def test_a_platform_without_its_infra_stack_fails_by_name(project: Path) -> None
 
 def test_a_key_in_the_other_layers_file_names_the_file_it_belongs_in(project: Path) -> None:
     infra = project / "stacks" / "Pulumi.dev-infra.yaml"
-    document = yaml.safe_load(infra.read_text())
+    document = yamlio.load(infra.read_text())
     document["config"]["kubeflow-vsphere:registryMirror"] = {"host": "harbor.example.internal"}
     document["config"]["kubeflow-vsphere:ngcApiKey"] = {"secure": "v1:REPLACE-WITH-pulumi-config-set-secret"}
-    infra.write_text(yaml.safe_dump(document))
+    infra.write_text(yamlio.dump(document))
     with pytest.raises(ConfigError) as caught:
         validate_stack("dev-infra", project)
     moved = [str(p) for p in caught.value.problems if "belongs to the platform layer" in p.message]
@@ -226,9 +226,9 @@ def test_a_key_in_the_other_layers_file_names_the_file_it_belongs_in(project: Pa
 
 def test_vcenter_keys_do_not_belong_in_the_platform_layer(project: Path) -> None:
     platform = project / "stacks" / "Pulumi.dev-platform.yaml"
-    document = yaml.safe_load(platform.read_text())
+    document = yamlio.load(platform.read_text())
     document["config"]["vsphere:vsphereServer"] = "vcenter.dev.example.internal"
-    platform.write_text(yaml.safe_dump(document))
+    platform.write_text(yamlio.dump(document))
     with pytest.raises(ConfigError) as caught:
         validate_stack("dev-platform", project)
     assert [p.key for p in caught.value.problems] == ["vsphere:vsphereServer"]

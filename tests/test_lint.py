@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from infra import paths
@@ -16,6 +15,7 @@ from infra.kfvs import cli, rendering
 from infra.kfvs.lint import RULES, Finding, injection, lint, pod_security, pss
 from infra.kfvs.lint.model import Obj, Platform
 from infra.kfvs.rendered import NotRendered, RenderedObject, Rendering
+from tests import yamlio
 from tests.conftest import ExampleRenderings
 
 CASES = Path(__file__).parent / "lint_cases"
@@ -53,7 +53,7 @@ def test_every_rule_has_a_case_that_trips_it_and_one_that_passes() -> None:
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_case(path: Path) -> None:
-    case = yaml.safe_load(path.read_text())
+    case = yamlio.load(path.read_text())
     rule = path.parent.name
     found = [f.line() for f in lint(rendering_of(case), case.get("extra", [])) if f.rule == rule]
     assert found == case["expect"]
@@ -271,7 +271,7 @@ def test_cli_lints_a_teams_manifest_as_applied_after_the_platform(
         "metadata": {"name": "vision", "labels": {pod_security.ENFORCE: "baseline"}},
     }
     notebook = tmp_path / "notebook.yaml"
-    notebook.write_text(yaml.safe_dump(namespace) + "---\n" + TEAM_NOTEBOOK)
+    notebook.write_text(yamlio.dump(namespace) + "---\n" + TEAM_NOTEBOOK)
     result = CliRunner().invoke(cli.app, ["lint", "dev", str(notebook)])
     assert result.exit_code == 4
     assert [line.split(": ")[0] + ": " + line.split(": ")[1] for line in result.stdout.splitlines()] == [

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.catalog import GPU_OPERATOR, KUBE_PROMETHEUS_STACK
 from components.kubeflow.auth import GATEWAY, gateway_auth_policies
@@ -31,7 +30,7 @@ from infra.kfvs.lint.schema import errors as schema_errors
 from infra.kfvs.plan import to_json
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import plan_stack, validate_stack
-from tests import examples
+from tests import examples, yamlio
 from tests.reference import REFERENCE, chart_values, crd_schema, unknown_values_keys
 
 ALERT_TESTS = paths.PROJECT_ROOT / "tests" / "alerts"
@@ -89,7 +88,7 @@ def test_every_rule_file_has_a_test_file_and_every_alert_fires_in_one() -> None:
     rules = obs.rule_files()
     tested: dict[str, set[str]] = {}
     for test_file in _test_files():
-        document = yaml.safe_load(test_file.read_text())
+        document = yamlio.load(test_file.read_text())
         targets = [(test_file.parent / f).resolve() for f in document["rule_files"]]
         assert all(t.parent == obs.RULES_DIR.resolve() and t.is_file() for t in targets), test_file.name
         for target in targets:
@@ -150,7 +149,7 @@ def _dashboard_exprs() -> Iterator[tuple[str, str]]:
 def test_every_dashboard_query_parses(promtool: str, tmp_path: Path) -> None:
     rules = [{"record": f"dashboard:query{i}", "expr": expr} for i, (_, expr) in enumerate(_dashboard_exprs())]
     assert len(rules) >= 15
-    (tmp_path / "dashboards.yaml").write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    (tmp_path / "dashboards.yaml").write_text(yamlio.dump({"groups": [{"name": "dashboards", "rules": rules}]}))
     run = subprocess.run(
         [promtool, "check", "rules", "dashboards.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
@@ -234,9 +233,9 @@ def _copy_project(root: Path) -> Path:
 
 def _with_observability(root: Path, section: dict[str, Any]) -> Path:
     path = root / PLATFORM_FILE
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     document["config"]["kubeflow-vsphere:observability"] = section
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
     return root
 
 

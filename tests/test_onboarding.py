@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +21,7 @@ from infra.kfvs import team
 from infra.kfvs.pr import CODEOWNERS_FIX, codeowners_drift
 from infra.kfvs.run import plan_stack, validate_stack
 from infra.models.team import Team
-from tests import examples
+from tests import examples, yamlio
 from tests.conftest import KfvsRunner
 
 README = paths.PROJECT_ROOT / "README.md"
@@ -67,7 +66,7 @@ def test_the_readme_onboarding_example_runs_as_printed_and_passes(kfvs: KfvsRunn
 
 
 def test_the_readme_team_file_passes_validate_and_check(kfvs: KfvsRunner, project: Path) -> None:
-    document = yaml.safe_load(_readme_team_yaml())
+    document = yamlio.load(_readme_team_yaml())
     Team.model_validate(document)
     (project / "stacks/teams/vision.yaml").write_text(_readme_team_yaml())
     run = kfvs("check", "dev")
@@ -85,7 +84,7 @@ def test_team_new_writes_the_file_budgets_sized_to_it_and_codeowners(kfvs: KfvsR
     before = {s: (project / f"policies/quotas/config/{s}.json").read_text() for s in ("dev", "staging", "prod")}
     run = _new(kfvs, "--gpus", "1", "--gpu-node-pool", "gpu-a100-40c-16x128", "--allow-vm-class", "cpu-8x32")
     assert run.returncode == 0, run.stdout + run.stderr
-    written = Team.model_validate(yaml.safe_load((project / "stacks/teams/speech.yaml").read_text()))
+    written = Team.model_validate(yamlio.load((project / "stacks/teams/speech.yaml").read_text()))
     assert sorted(written.environments) == ["dev", "staging"]
     assert written.environments["dev"].gpu_node_pool is not None
     # The budget is what the plan measures for the team: check passes with it, and with one GPU less it fails.
@@ -164,7 +163,7 @@ def test_team_new_judges_the_file_by_the_loaders_rules_and_leaves_nothing(kfvs: 
     assert "stacks/teams/Speech_1.yaml: owners[0]: 'lena' is not an e-mail address" in run.stderr
     # The loader refuses the same file written by hand, with the same reason for the name.
     by_hand = project / "stacks/teams/Speech_1.yaml"
-    by_hand.write_text(yaml.safe_dump({"name": "Speech_1", "owners": ["lena"]}))
+    by_hand.write_text(yamlio.dump({"name": "Speech_1", "owners": ["lena"]}))
     with pytest.raises(ConfigError) as caught:
         validate_stack("dev", project)
     by_hand.unlink()
@@ -312,7 +311,7 @@ def test_the_written_team_file_reads_back_as_asked(display: str, users: list[str
         users=users,
         gpus=gpus,
     )
-    document = yaml.safe_load(team.team_yaml(request))
+    document = yamlio.load(team.team_yaml(request))
     assert document == team.team_document(request)
 
 

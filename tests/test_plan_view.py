@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra import paths
 from infra.kfvs.tree import ELLIPSIS, tree_lines
+from tests import yamlio
 from tests.conftest import KfvsRunner
 from tests.forkserver import run_kfvs
 
@@ -172,17 +172,17 @@ def test_budget_sits_next_to_use_and_use_adds_up_by_source(kfvs: KfvsRunner, pro
         gpus = by_dimension["GPUs"]
         assert _number(gpus[0]) == budgets[team]["gpus"], team
         assert sum(_number(c) for c in gpus[3:]) == _number(gpus[1]), (team, gpus)
-        request = yaml.safe_load((project / f"stacks/teams/{team}.yaml").read_text())["environments"]["dev"]
+        request = yamlio.load((project / f"stacks/teams/{team}.yaml").read_text())["environments"]["dev"]
         assert _number(gpus[3]) == request["profile"]["quota"]["gpus"], team
 
 
 def test_a_team_over_its_budget_shows_by_how_much_and_why(kfvs: KfvsRunner, project: Path) -> None:
     path = project / "stacks/teams/vision.yaml"
-    team = yaml.safe_load(path.read_text())
+    team = yamlio.load(path.read_text())
     config = json.loads((project / "policies/quotas/config/dev.json").read_text())
     budget = config["team-quotas"]["teams"]["vision"]["gpus"]
     team["environments"]["dev"]["profile"]["quota"]["gpus"] = budget  # the profile alone uses the whole budget
-    path.write_text(yaml.safe_dump(team, sort_keys=False))
+    path.write_text(yamlio.dump(team, sort_keys=False))
     run = kfvs("plan", "dev")
     gpus = _budget_rows(run.stdout)["vision"]["GPUs"]
     held_elsewhere = sum(_number(c) for c in gpus[4:])

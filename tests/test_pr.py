@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from infra import paths
 from infra.kfvs.check import Verdict
 from infra.kfvs.diff import ABSENT, Change, PlanDiff
@@ -18,6 +16,7 @@ from infra.kfvs.pr import (
     codeowners_drift,
     render_comment,
 )
+from tests import yamlio
 from tests.conftest import KfvsRunner, git
 
 STACKS = ["dev", "prod", "sandbox", "staging"]
@@ -93,9 +92,9 @@ def test_a_team_file_change_diffs_only_that_teams_resources(kfvs: KfvsRunner, pr
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base")
     path = project / "stacks/teams/vision.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     document["environments"]["dev"]["profile"]["quota"]["gpus"] = 3
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
     run = kfvs("diff", "dev", "--base", "main")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("dev: 0 to add, 1 to change, 0 to delete (against main)")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from infra.kfvs.recorder import record
 from infra.kfvs.run import validate_stack
 from infra.program import main
 from infra.stackfile import read_stack_config
+from tests import yamlio
 
 
 def test_config_error_registers_nothing_but_the_stack(project: Path) -> None:
@@ -62,13 +62,13 @@ def test_mutated_team_files_end_in_settings_or_a_clean_error(
     project: Path, mutations: list[tuple[str, Any, bool]]
 ) -> None:
     path = project / "stacks/teams/vision.yaml"
-    document = yaml.safe_load((paths.TEAMS_DIR / "vision.yaml").read_text())
+    document = yamlio.load((paths.TEAMS_DIR / "vision.yaml").read_text())
     for key, value, delete in mutations:
         if delete:
             document.pop(key, None)
         else:
             document[key] = value
-    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    path.write_text(yamlio.dump(document, allow_unicode=True))
     problems: list[Problem] = []
     try:
         settings_ = validate_stack("dev", project)

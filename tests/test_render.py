@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -27,6 +29,7 @@ from infra.kfvs.kustomize import KustomizeError, Kustomizer, MirrorError, git_mi
 from infra.kfvs.recorder import SECRET, Recording, record
 from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import registered_transforms, render_recording
+from tests import yamlio
 
 NAMESPACE_BASE = f"{MANIFESTS_REPO}/common/kubeflow-namespace/base?ref={MANIFESTS_TAG}"
 HARBOR = "harbor.example.internal/proxy"
@@ -43,7 +46,7 @@ def no_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def _kustomization(folder: Path, resources: dict[str, dict[str, Any]], extra: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, obj in resources.items():
-        (folder / name).write_text(yaml.safe_dump(obj))
+        (folder / name).write_text(yamlio.dump(obj))
     (folder / "kustomization.yaml").write_text(f"resources: [{', '.join(resources)}]\n{extra}")
     return folder
 
@@ -224,6 +227,52 @@ def test_directories_of_one_repository_and_ref_share_one_checkout(upstream_mirro
     assert not any(isinstance(b, kustomize.Build) and b.cached for b in refreshed.values())
 
 
+class _SlowCloner(_CountingCloner):
+    """A clone that takes a while, so that a second render sharing the cache starts while the first clones."""
+
+    def __call__(self, repository: str, ref: str, destination: Path, env: Mapping[str, str]) -> None:
+        time.sleep(0.5)
+        super().__call__(repository, ref, destination, env)
+
+
+class _CountingKustomizer(Kustomizer):
+    """Kustomize's own fetch counted, and slow enough that two renders overlap."""
+
+    builds: ClassVar[list[str]] = []
+
+    def _run(self, directory: str) -> list[dict[str, Any]]:
+        self.builds.append(directory)
+        time.sleep(0.5)
+        return super()._run(directory)
+
+
+def test_renders_sharing_a_cache_build_each_directory_once(tmp_path: Path) -> None:
+    """Two renders at once with one cache (a CI job per stack, or `kfvs render` twice): the second waits for the
+    first's checkout and builds, then reads them from the cache, by either way of building."""
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "up"}}
+    mirror = _mirror_of(
+        tmp_path, {"app/cm.yaml": yamlio.dump(config_map), "app/kustomization.yaml": "resources: [cm.yaml]\n"}
+    )
+    checked_out = "https://github.com/acme/widgets/app?ref=v1"
+    fetched = "https://github.com/acme/widgets//app?ref=v1"  # a form left to kustomize's own fetch
+    cloner = _SlowCloner()
+
+    def render(directory: str) -> kustomize.Build | KustomizeError:
+        return _CountingKustomizer(mirror=mirror, cache_dir=tmp_path / "cache", cloner=cloner).build_all([directory])[
+            directory
+        ]
+
+    for directory in (checked_out, fetched):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            both = list(pool.map(render, [directory, directory]))
+        assert all(isinstance(b, kustomize.Build) for b in both), both
+        builds = [b for b in both if isinstance(b, kustomize.Build)]
+        assert sorted(b.cached for b in builds) == [False, True]
+        assert builds[0].objects == builds[1].objects == (config_map,)
+    assert cloner.calls == [("https://github.com/acme/widgets", "v1")]
+    assert _CountingKustomizer.builds == [fetched]
+
+
 def test_a_directory_built_from_the_checkout_equals_kustomizes_own_fetch(upstream_mirror: Path, tmp_path: Path) -> None:
     cloner = _CountingCloner()
     shared = Kustomizer(mirror=upstream_mirror, cache_dir=tmp_path / "a", cloner=cloner).build_all([NAMESPACE_BASE])
@@ -240,7 +289,7 @@ def test_a_checkout_loads_only_below_the_root_as_kustomizes_own_clone_does(tmp_p
     mirror = _mirror_of(
         tmp_path,
         {
-            "cm.yaml": yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "up"}}),
+            "cm.yaml": yamlio.dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "up"}}),
             "app/kustomization.yaml": "resources: [../cm.yaml]\n",
         },
     )
@@ -491,7 +540,7 @@ def test_cli_prints_objects_on_stdout_and_errors_in_one_line(tmp_path: Path, mon
     monkeypatch.setattr(rendering, "render_stack", lambda stack, **_: result)
     done = CliRunner().invoke(cli.app, ["render", "st"])
     assert done.exit_code == 0
-    documents = list(yaml.safe_load_all(done.stdout))
+    documents = yamlio.load_all(done.stdout)
     assert {d["kind"] for d in documents} >= {"Deployment", "ClusterRole", "ConfigMap", "Namespace"}
     assert "not rendered (1):" in done.stderr
     assert "app [supervisor]: 3: " in done.stderr

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra import paths
 from infra.errors import ConfigError
@@ -18,6 +17,7 @@ from infra.layers import LAYERS
 from infra.provider_keys import PROVIDER_SECRETS
 from infra.settings import StackConfig, environment_config
 from infra.stackfile import PLACEHOLDER_CIPHERTEXT, is_placeholder_ciphertext, read_stack_config, secure_values
+from tests import yamlio
 from tests.conftest import KfvsRunner
 
 EXIT_SECRETS = 4
@@ -73,7 +73,7 @@ def test_placeholders_are_told_from_real_ciphertexts() -> None:
 
 def _ciphertexts(project: Path, stack: str, key: str) -> Any:
     """What a secrets provider writes for `key`: one ciphertext, or one per entry of a secret set by `--path`."""
-    value = yaml.safe_load((project / f"stacks/Pulumi.{stack}.yaml").read_text())["config"][key]
+    value = yamlio.load((project / f"stacks/Pulumi.{stack}.yaml").read_text())["config"][key]
     if set(value) == {"secure"}:
         return {"secure": CIPHERTEXT}
     return {entry: {"secure": CIPHERTEXT} for entry in value}
@@ -82,11 +82,11 @@ def _ciphertexts(project: Path, stack: str, key: str) -> Any:
 def _set(project: Path, stack: str, values: dict[str, Any], drop: tuple[str, ...] = ()) -> None:
     """Set (or drop) keys of one stack file: a layer's (`prod-platform`), since each layer keeps its own secrets."""
     path = project / f"stacks/Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     document["config"].update(values)
     for key in drop:
         del document["config"][key]
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
 
 
 def test_kfvs_secrets_lists_placeholders_with_the_command_for_each(kfvs: KfvsRunner) -> None:

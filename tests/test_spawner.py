@@ -11,7 +11,6 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from components import catalog
 from components.kubeflow import spawner
@@ -29,6 +28,7 @@ from infra.kfvs.recorder import Recording
 from infra.kfvs.rendered import RenderedObject, Rendering
 from infra.kfvs.rendering import registered_transforms
 from infra.kfvs.run import record_stack, validate_stack
+from tests import yamlio
 from tests.conftest import ExampleRenderings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upstream" / "kubeflow-manifests-26.03"
@@ -43,23 +43,23 @@ ENV = "dev"
 def _stack_file_with(project: Path, key: str) -> Path:
     """The stack file of the dev environment that holds `kubeflow-vsphere:<key>` (one file, or one per layer)."""
     for path in sorted((project / "stacks").glob(f"Pulumi.{ENV}*.yaml")):
-        if f"kubeflow-vsphere:{key}" in (yaml.safe_load(path.read_text()).get("config") or {}):
+        if f"kubeflow-vsphere:{key}" in (yamlio.load(path.read_text()).get("config") or {}):
             return path
     raise AssertionError(f"no stack file of {ENV} sets kubeflow-vsphere:{key}")
 
 
 def _edit_config(project: Path, key: str, edit: Callable[[Any], None]) -> None:
     path = _stack_file_with(project, key)
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     edit(document["config"][f"kubeflow-vsphere:{key}"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
 
 
 def _edit_team(project: Path, team: str, edit: Callable[[dict[str, Any]], None]) -> None:
     path = project / f"stacks/teams/{team}.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     edit(document["environments"][ENV])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
 
 
 def _config_map(recording: Recording, name: str) -> dict[str, str]:
@@ -70,7 +70,7 @@ def _config_map(recording: Recording, name: str) -> dict[str, str]:
 
 
 def _spawner(recording: Recording) -> dict[str, Any]:
-    document = yaml.safe_load(_config_map(recording, SPAWNER_CONFIG_MAP)[SPAWNER_CONFIG_KEY])
+    document = yamlio.load(_config_map(recording, SPAWNER_CONFIG_MAP)[SPAWNER_CONFIG_KEY])
     assert isinstance(document, dict)
     return dict(document["spawnerFormDefaults"])
 
@@ -304,7 +304,7 @@ def test_culling_can_be_switched_off(project: Path) -> None:
 
 
 def test_pinned_images_are_26_03s_own_and_cuda_ones_are_offered(project: Path) -> None:
-    upstream = yaml.safe_load((FIXTURES / "spawner_ui_config.yaml").read_text())["spawnerFormDefaults"]
+    upstream = yamlio.load((FIXTURES / "spawner_ui_config.yaml").read_text())["spawnerFormDefaults"]
     offered = {g: set(upstream[g]["options"]) for g in ("image", "imageGroupOne", "imageGroupTwo")}
     for image in catalog.NOTEBOOK_IMAGES:
         assert image.ref in offered[image.group], image.ref
@@ -316,7 +316,7 @@ def test_pinned_images_are_26_03s_own_and_cuda_ones_are_offered(project: Path) -
 
 def test_the_generated_form_keeps_every_key_of_upstreams(project: Path) -> None:
     """The web app reads upstream's keys; a key it expects and we drop would break the form."""
-    upstream = yaml.safe_load((FIXTURES / "spawner_ui_config.yaml").read_text())["spawnerFormDefaults"]
+    upstream = yamlio.load((FIXTURES / "spawner_ui_config.yaml").read_text())["spawnerFormDefaults"]
     form = _spawner(record_stack(ENV, project)[1])
     assert set(form) == set(upstream)
     for key, section in upstream.items():
@@ -339,9 +339,9 @@ def test_extra_images_default_and_the_registry_mirror(project: Path) -> None:
         }
 
     path = _stack_file_with(project, "kubeflow")
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     mirror(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
     mirrored = _spawner(record_stack(ENV, project)[1])
     assert (
         "harbor.example.internal/proxy/ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0"

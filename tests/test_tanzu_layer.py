@@ -8,7 +8,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from components.catalog import GPU_OPERATOR
 from components.labels import GPU_TAINT, TEAM_LABEL, toleration
@@ -17,7 +16,7 @@ from components.tanzu.classes import CLUSTER_CLASSES, mismatches
 from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
 from policies.usage import CAPI_CLUSTER, TKC, VM_CLASS
-from tests import examples
+from tests import examples, yamlio
 from tests.reference import chart_values, crd_schema
 
 RELEASE = "kubernetes:helm.sh/v4:Chart"
@@ -152,9 +151,9 @@ def test_gpu_operator_values_use_only_keys_of_the_pinned_chart(mig: str, slices:
 
 def test_tanzu_kubernetes_cluster_form(project: Path) -> None:
     path = project / "stacks/Pulumi.dev-infra.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     document["config"]["kubeflow-vsphere:clusters"][0]["api"] = "tanzuKubernetesCluster"
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(yamlio.dump(document))
     rec = record_stack("dev", project)[1]
     assert rec.of_type(CAPI_CLUSTER) == []
     tkc = _one(rec, TKC).inputs
@@ -249,11 +248,11 @@ def _variables(topology: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def _record_with_class(project: Path, name: str) -> Recording:
     path = project / "stacks/Pulumi.dev-infra.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     cluster = document["config"]["kubeflow-vsphere:clusters"][0]
     cluster["clusterClass"] = name
     cluster["proxy"] = {"httpProxy": "http://proxy:3128", "httpsProxy": "http://proxy:3128", "noProxy": ["svc"]}
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(yamlio.dump(document))
     return record_stack("dev", project)[1]
 
 

@@ -6,20 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.tenancy import kfam_name
 from infra.errors import ConfigError
 from infra.kfvs.run import validate_stack
 from policies.usage import CAPI_CLUSTER, PROFILE
-from tests import examples
+from tests import examples, yamlio
 
 
 def _edit_team(project: Path, team: str, edit: Any) -> dict[str, str]:
     path = project / f"stacks/teams/{team}.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     edit(document)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))
     with pytest.raises(ConfigError) as caught:
         validate_stack("dev", project)
     assert {p.file for p in caught.value.problems} == {f"stacks/teams/{team}.yaml"}

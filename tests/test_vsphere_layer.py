@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from components.vsphere.gpu_pool import VM_SERVICE_API
 from components.vsphere.virtual_machine import PERPETUAL_DIFFS, mmio_size_gib
@@ -18,7 +17,7 @@ from infra.kfvs.recorder import SECRET, Recording, Registration
 from infra.kfvs.run import record_stack
 from policies.usage import VM, VM_CLASS
 from policies.usage import VM_SERVICE_VM as VM_SERVICE
-from tests import examples
+from tests import examples, yamlio
 from tests.reference import crd_schema
 
 
@@ -175,7 +174,7 @@ def test_plain_vm_keeps_its_templates_firmware(dev: Recording) -> None:
 
 def test_library_vm_template_is_looked_up_by_its_type_and_keeps_bios(project: Path) -> None:
     path = project / "stacks/Pulumi.dev-infra.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     vs = document["config"]["kubeflow-vsphere:vsphere"]
     vs["vms"].append(
         {
@@ -191,7 +190,7 @@ def test_library_vm_template_is_looked_up_by_its_type_and_keeps_bios(project: Pa
             },
         }
     )
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(yamlio.dump(document))
     rec = record_stack("dev", project)[1]
     assert _by_name(rec, VM)["dev-legacy"].inputs["firmware"] == "bios"
     items = [i.args for i in rec.invocations if i.token.endswith("getContentLibraryItem")]

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.catalog import CHARTS, Kustomization
 from components.kubeflow import workloads
@@ -16,7 +15,7 @@ from components.kubeflow.registry import COMPONENTS
 from components.mirror import RegistryMirror
 from infra.kfvs.render import licence_notices, text
 from infra.kfvs.run import plan_stack
-from tests import examples
+from tests import examples, yamlio
 from tests.conftest import only, stack_problems
 from tests.environment_files import edit_stack_config
 from tests.reference import REFERENCE, unknown_values_keys
@@ -104,7 +103,7 @@ def test_seldon_core_serves_models_runtime_and_servers_after_the_controller(sand
 def test_nuclio_builds_with_kaniko_not_the_docker_socket(sandbox: dict[str, Any]) -> None:
     values = _child_charts(sandbox, "Nuclio")["nuclio"]["inputs"]["values"]
     assert values["dashboard"]["containerBuilderKind"] == "kaniko"
-    reference = yaml.safe_load((REFERENCE / "helm-values" / "nuclio-0.20.1-values.yaml").read_text())
+    reference = yamlio.load((REFERENCE / "helm-values" / "nuclio-0.20.1-values.yaml").read_text())
     assert reference["dashboard"]["containerBuilderKind"] == "docker", "the chart's default mounts the socket"
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -243,6 +244,9 @@ class FreshMonitor(RecordingMonitor):
         self.failed_reads: list[FailedRead] = []
         self.answered_reads: list[Read] = []
         """Reads answered as of objects that exist; `late_failures` checks them against what registered after."""
+        self._lock = threading.Lock()
+        """Held while a request is recorded and judged: they arrive on several executor threads at once, and a
+        read is judged against the registrations recorded so far."""
 
     def GetDeploymentInfo(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         # The engine (>= 3.256) gates invokes on their declared dependencies itself.
@@ -251,6 +255,10 @@ class FreshMonitor(RecordingMonitor):
         return info
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        with self._lock:
+            return self._register(request)
+
+    def _register(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == STACK_TYPE:
             return response
@@ -277,8 +285,12 @@ class FreshMonitor(RecordingMonitor):
         self.unknown_providers[urn] = UnknownProvider(urn, unknown, tuple(sorted(sources or request.dependencies)))
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        with self._lock:
+            return self._read(request)
+
+    def _read(self, request: Any) -> Any:
         answer = super().ReadResource(request)
-        read = self.recording.reads[-1]
+        read = self.read_of(request)
         nothing = resource_pb2.ReadResourceResponse(urn=read.urn)
         if request.id == rpc.UNKNOWN or _provider_urn(request.provider) in self.unknown_providers:
             # Skipped (unknown ID), or answered with an empty bag by an unconfigured provider: all unknown.

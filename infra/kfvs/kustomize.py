@@ -33,14 +33,16 @@ cloned, is left to kustomize's own fetch as before; the cache is keyed by the di
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,23 +221,44 @@ class Kustomizer:
         time waiting on git). Directories not in the cache that `checkout.split` takes are built from one
         checkout per repository and ref; the others as `build` builds them."""
         unique = list(dict.fromkeys(directories))
-        workers = max(1, min(len(unique), (os.cpu_count() or 2) * 2))
+        workers = _workers(len(unique))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             remote = [d for d in unique if is_remote(d)]
             hits = dict(zip(remote, pool.map(self._cached, remote), strict=True))
             groups, alone = _by_checkout(d for d in unique if hits.get(d) is None)
             with tempfile.TemporaryDirectory(prefix="kfvs-checkouts-", ignore_cleanup_errors=True) as scratch:
-                # The clones are queued first, so no build waiting on one can hold up its start.
-                clones = {
-                    key: pool.submit(self._clone, key, Path(scratch).resolve() / str(i) / "repo")
-                    for i, key in enumerate(groups)
-                }
                 futures = {d: pool.submit(self._try_build, d) for d in alone}
-                for key, members in groups.items():
-                    for directory, spec in members:
-                        futures[directory] = pool.submit(self._try_build_from, directory, spec, clones[key])
+                by_group = [
+                    pool.submit(self._build_group, key, members, Path(scratch).resolve() / str(i) / "repo")
+                    for i, (key, members) in enumerate(groups.items())
+                ]
                 built = {d: f.result() for d, f in futures.items()}
+                for group in by_group:
+                    built.update(group.result())
         return {d: hit if (hit := hits.get(d)) is not None else built[d] for d in unique}
+
+    def _build_group(
+        self, key: tuple[str, str], members: list[tuple[str, RemoteDirectory]], destination: Path
+    ) -> dict[str, Build | KustomizeError]:
+        """The directories of one repository and ref, from one checkout. Another render sharing the cache (a
+        parallel CI job, a second `kfvs render`) that wants the same checkout waits for this one and then finds
+        its directories built, rather than cloning and building them all again."""
+        with _exclusive(self._lock_path(json.dumps(key))):
+            done: dict[str, Build | KustomizeError] = {}
+            todo: list[tuple[str, RemoteDirectory]] = []
+            for directory, spec in members:
+                hit = self._cached(directory)
+                if hit is None:
+                    todo.append((directory, spec))
+                else:
+                    done[directory] = hit
+            if not todo:
+                return done
+            root = self._clone(key, destination)
+            with ThreadPoolExecutor(max_workers=_workers(len(todo))) as pool:
+                builds = pool.map(lambda member: self._try_build_from(member[0], member[1], root), todo)
+                done.update(zip((d for d, _ in todo), builds, strict=True))
+            return done
 
     def _clone(self, key: tuple[str, str], destination: Path) -> Path | None:
         """A checkout of `key` (repository, ref), or None when git could not make it."""
@@ -252,12 +275,9 @@ class Kustomizer:
         except KustomizeError as error:
             return error
 
-    def _try_build_from(
-        self, directory: str, spec: RemoteDirectory, clone: Future[Path | None]
-    ) -> Build | KustomizeError:
+    def _try_build_from(self, directory: str, spec: RemoteDirectory, root: Path | None) -> Build | KustomizeError:
         """`directory` built from the checkout of its repository, or by kustomize's own fetch when there is no
         checkout."""
-        root = clone.result()
         if root is None:
             return self._try_build(directory)
         try:
@@ -276,12 +296,13 @@ class Kustomizer:
         """One directory's objects, from the cache when it is remote and was built before."""
         if not is_remote(directory):
             return Build(directory, tuple(self._run(directory)), cached=False)
-        cached = self._cached(directory)
-        if cached is not None:
-            return cached
-        objects = tuple(self._run(directory))
-        _write_cache(self._entry(directory), directory, objects)
-        return Build(directory, objects, cached=False)
+        with _exclusive(self._lock_path(directory)):  # a parallel render of it waits, then reads this build
+            cached = self._cached(directory)
+            if cached is not None:
+                return cached
+            objects = tuple(self._run(directory))
+            _write_cache(self._entry(directory), directory, objects)
+            return Build(directory, objects, cached=False)
 
     def _cached(self, directory: str) -> Build | None:
         """The cache's build of a remote `directory`; None when there is none or the cache is being refreshed."""
@@ -292,6 +313,9 @@ class Kustomizer:
 
     def _entry(self, directory: str) -> Path:
         return self.cache_dir / "kustomize" / f"{self.cache_key(directory)}.json"
+
+    def _lock_path(self, what: str) -> Path:
+        return self.cache_dir / "kustomize" / "locks" / f"{self.cache_key(what)}.lock"
 
     @staticmethod
     def cache_key(directory: str) -> str:
@@ -327,6 +351,27 @@ class Kustomizer:
             return parse_objects(done.stdout)
         except yaml.YAMLError as error:
             raise KustomizeError(directory, f"output is not YAML: {yaml_reason(error)}") from None
+
+
+def _workers(jobs: int) -> int:
+    return max(1, min(jobs, (os.cpu_count() or 2) * 2))
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Held alone among every process and thread that takes PATH (an open file description each); without
+    a lock (a cache folder that cannot be written, a file system without locks) the build goes on unlocked:
+    two renders then just build the same directory twice."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError:
+        yield
+        return
+    with handle:
+        with contextlib.suppress(OSError):  # a file system without locks
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
 
 
 Group = dict[tuple[str, str], list[tuple[str, RemoteDirectory]]]

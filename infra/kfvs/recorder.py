@@ -172,18 +172,21 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         self._note_thread_loop()
-        self.recording.reads.append(
-            Read(
-                urn=self.make_urn(request.parent, request.type, request.name),
-                type=request.type,
-                name=request.name,
-                id=request.id,
-                parent=request.parent or None,
-                provider=request.provider or None,
-                dependencies=tuple(sorted(set(request.dependencies))),
-            )
-        )
+        self.recording.reads.append(self.read_of(request))
         return super().ReadResource(request)
+
+    def read_of(self, request: Any) -> Read:
+        """The read a ReadResource request asks for. Requests arrive on several executor threads at once, so the
+        last read recorded may be another's: a monitor judging a read takes it from its request, by this."""
+        return Read(
+            urn=self.make_urn(request.parent, request.type, request.name),
+            type=request.type,
+            name=request.name,
+            id=request.id,
+            parent=request.parent or None,
+            provider=request.provider or None,
+            dependencies=tuple(sorted(set(request.dependencies))),
+        )
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine prefixes the parent's whole qualified type, except for the root stack.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import marshal
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -205,7 +206,7 @@ def _collect(
             if isinstance(build, KustomizeError):
                 reason = f"kustomize cannot build {directory}: {build.detail}"
             elif build is not None:
-                raw.append((reg, [copy.deepcopy(o) for o in build.objects], _Inputs.of(reg)))
+                raw.append((reg, _fresh_copies(build.objects), _Inputs.of(reg)))
             else:
                 reason = _unknown_reason("directory", directory)
         elif reg.type in (CONFIG_GROUP, CONFIG_FILE):
@@ -565,3 +566,11 @@ def summary(rendering: Rendering) -> str:
         lines.append("notes:")
         lines += [f"  {note}" for note in rendering.notes]
     return "\n".join(lines) + "\n"
+
+
+def _fresh_copies(objects: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """Copies of a build's objects that the stack transforms may change: the build itself is shared (the cache, and
+    every directory registered twice). A marshal round trip is exact for what a build holds (JSON's types: the
+    cache keeps builds as JSON) and about three times faster than `copy.deepcopy` over a platform's objects."""
+    copies: list[dict[str, Any]] = marshal.loads(marshal.dumps(list(objects)))  # noqa: S302 - our own bytes, in memory
+    return copies

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from google.protobuf import json_format, struct_pb2
 
 from infra.kfvs.check import Verdict
 from infra.kfvs.recorder import Recording, Registration
 from policies import conventions
 from policies.usage import CAPI_CLUSTER, PROFILE, VM, VM_CLASS
+from tests import yamlio
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
@@ -152,6 +152,6 @@ def template_pattern(template: str) -> re.Pattern[str]:
 def set_quota(project: Path, team: str, **quota: int) -> None:
     """Change a team's dev profile quota in a copy of the project."""
     path = project / f"stacks/teams/{team}.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yamlio.load(path.read_text())
     document["environments"]["dev"]["profile"]["quota"].update(quota)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yamlio.dump(document, sort_keys=False))

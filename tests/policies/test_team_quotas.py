@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from infra.kfvs.check import Verdict
 from infra.kfvs.recorder import Registration
 from policies.usage import CAPI_CLUSTER, VM, VM_SERVICE_VM
+from tests import yamlio
 from tests.conftest import KfvsRunner
 from tests.policies.cases import (
     CHART,
@@ -286,9 +286,9 @@ def test_team_file_over_budget_fails_check_naming_team_budget_and_ask(kfvs: Kfvs
     set_quota(project, "vision", gpus=40)
     set_quota(project, "nlp", cpu=500, memoryGiB=4000)
     recsys = project / "stacks/teams/recsys.yaml"
-    document = yaml.safe_load(recsys.read_text())
+    document = yamlio.load(recsys.read_text())
     document["environments"]["dev"]["gpuNodePool"] = {"vmClass": "gpu-a100-40c-16x128", "replicas": 1}
-    recsys.write_text(yaml.safe_dump(document, sort_keys=False))
+    recsys.write_text(yamlio.dump(document, sort_keys=False))
     run = kfvs("check", "dev")
     assert run.returncode == 3, run.stdout + run.stderr
     out = run.stdout
