@@ -1,13 +1,11 @@
-"""Offline policy verdicts: each pack started as the Pulumi engine starts it, asked over the Analyzer
-protocol (Configure, Analyze per resource, AnalyzeStack), so the code that judges here is the code that
-judges `pulumi preview --policy-pack`."""
+"""Offline policy verdicts: each pack started as the Pulumi engine starts it (its `__main__.py` in a process of its
+own, forked from the warm pack host of `packprocess.py`), asked over the Analyzer protocol (Configure, Analyze per
+resource, AnalyzeStack), so the code that judges here is the code that judges `pulumi preview --policy-pack`."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 from collections import deque
@@ -24,6 +22,8 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from infra import paths
 from infra.errors import ConfigError, Problem
+from infra.kfvs import packprocess
+from infra.kfvs.packprocess import HostError, PackProcess
 from infra.kfvs.recorder import STACK_TYPE, Recording, Registration
 from policies.conventions import environment_of_stack
 from policies.usage import STACK_REFERENCE
@@ -129,23 +129,23 @@ class _Pack:
         self.root = root
         # stderr goes to a file, not a pipe: a chatty pack must never block on it.
         self.errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in close()
-        self.process = subprocess.Popen(  # noqa: S603 - our interpreter running the pack's own entry point
-            # Unbuffered, as the engine runs packs: the port line must arrive before the pack blocks serving.
-            [sys.executable, "-u", str(path / "__main__.py")],
-            cwd=path,
-            # The engine names the project and stack to a pack in these variables (pulumi_policy reads them).
-            env={
-                **os.environ,
-                "PYTHONPATH": str(root),
-                "PYTHONUNBUFFERED": "1",
-                "PULUMI_PROJECT": paths.PROJECT_NAME,
-                "PULUMI_STACK": stack,
-                "PULUMI_DRY_RUN": "true",
-            },
-            stdout=subprocess.PIPE,
-            stderr=self.errors,
-            text=True,
-        )
+        # As the engine starts a pack (`python -u __main__.py` in its folder), forked from the warm pack host.
+        # The engine names the project and stack to a pack in these variables (pulumi_policy reads them).
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(root),
+            "PYTHONUNBUFFERED": "1",
+            "PULUMI_PROJECT": paths.PROJECT_NAME,
+            "PULUMI_STACK": stack,
+            "PULUMI_DRY_RUN": "true",
+        }
+        try:
+            self.process: PackProcess = packprocess.host().start(path / "__main__.py", env, self.errors)
+        except HostError as error:
+            self.errors.close()
+            raise ConfigError(
+                [Problem(paths.relative(path, root), "", f"policy pack did not start: {error}")]
+            ) from None
         self.channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self.per_resource = False
@@ -154,7 +154,7 @@ class _Pack:
         self.found: list[tuple[Any, str]] = []
 
     def connect(self, stack: str) -> None:
-        port = (self.process.stdout.readline() if self.process.stdout else "").strip()
+        port = self.process.stdout.readline().strip()
         if not port.isdigit():
             self.process.wait(timeout=_START_TIMEOUT_S)
             self.errors.seek(0)
@@ -202,9 +202,7 @@ class _Pack:
         if self.channel is not None:
             self.channel.close()
         self.process.kill()
-        self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self.process.stdout.close()
         self.errors.close()
 
 
