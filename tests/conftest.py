@@ -20,7 +20,7 @@ from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
 from tests import yamlio
 from tests.environment_files import edit_environment
-from tests.forkserver import run_kfvs
+from tests.forkserver import SHARED_ENV, run_kfvs
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
 
@@ -129,15 +129,26 @@ def upstream_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return view
 
 
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this run's that every xdist worker shares (the parent of each worker's own temporary folder)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return tmp_path_factory.getbasetemp().parent
+    return tmp_path_factory.getbasetemp()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forkserver_shares_its_probe(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The fork servers of all workers probe once between them (see tests/forkserver.py)."""
+    os.environ[SHARED_ENV] = str(_run_folder(tmp_path_factory))
+
+
 @pytest.fixture(scope="session")
 def kustomize_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One build cache for the whole run, so each upstream URL is built once however many tests render it: under
     xdist, one for all workers (in the run's shared temporary folder; the cache writes each entry atomically)."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = tmp_path_factory.getbasetemp().parent / "kustomize-cache"
-        shared.mkdir(exist_ok=True)
-        return shared
-    return tmp_path_factory.mktemp("kustomize-cache")
+    shared = _run_folder(tmp_path_factory) / "kustomize-cache"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 class ExampleRenderings:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import importlib
 import json
 import os
@@ -50,6 +51,19 @@ def _third_party(root: Path) -> list[str]:
         [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True, env=_plain_env()
     )
     return done.stdout.split()
+
+
+def _shared_third_party(root: Path, shared: Path | None) -> list[str]:
+    """`_third_party`, probed once per test run however many workers ask: in the folder SHARED (the run's, which
+    every xdist worker sees) the first to come probes and the others wait on the lock and read its answer."""
+    if shared is None:
+        return _third_party(root)
+    answer = shared / "forkserver-modules.txt"
+    with (shared / "forkserver-modules.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not answer.is_file():
+            answer.write_text("\n".join(_third_party(root)))
+        return answer.read_text().split()
 
 
 def _plain_env() -> dict[str, str]:
@@ -136,6 +150,8 @@ def _serve() -> None:
 _BASE_PATH: list[str] = []
 
 CLI = "infra.kfvs.cli"
+SHARED_ENV = "KFVS_TESTS_SHARED_DIR"
+"""A folder every worker of this test run shares (tests/conftest.py sets it), where the probe's answer is kept."""
 
 
 class ForkServer:
@@ -143,7 +159,10 @@ class ForkServer:
 
     def __init__(self, root: Path) -> None:
         self._server = subprocess.Popen(
-            [sys.executable, __file__, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_plain_env()
+            [sys.executable, __file__, str(root), *([shared] if (shared := os.environ.get(SHARED_ENV)) else [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_plain_env(),
         )
         self._pending = b""
         self._reply(timeout=None)  # ready
@@ -209,6 +228,6 @@ def run_kfvs(project: Path, *args: str, timeout: float | None = None) -> subproc
 
 if __name__ == "__main__":
     _BASE_PATH[:] = [p for p in sys.path[1:] if p]
-    _preload(_third_party(Path(sys.argv[1])))
+    _preload(_shared_third_party(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None))
     print(json.dumps({"ready": True}), flush=True)
     _serve()
