@@ -28,6 +28,7 @@ print(json.dumps({
     "only_given_env": "HOST_ONLY" not in os.environ,
     "marker": policies.marker.__file__,
     "preloaded": "pulumi_policy" in sys.modules,
+    "callers_path": "/callers/own/path" in sys.path,
 }))
 sys.stderr.write("to stderr\\n")
 raise SystemExit(3)
@@ -49,6 +50,7 @@ def _pack(tmp_path: Path, main: str) -> tuple[Path, Path]:
 @pytest.fixture
 def host(monkeypatch: pytest.MonkeyPatch) -> Iterator[PackHost]:
     monkeypatch.setenv("HOST_ONLY", "1")  # in the host's environment, not in the pack's
+    monkeypatch.setenv("PYTHONPATH", "/callers/own/path")  # the caller's: not on a pack's path
     started = PackHost()
     yield started
     started.close()
@@ -73,6 +75,7 @@ def test_a_forked_pack_runs_as_a_fresh_interpreter_would(host: PackHost, tmp_pat
         "only_given_env": True,
         "marker": str(root / "policies" / "marker.py"),  # the project's own code, from the root it was given
         "preloaded": True,
+        "callers_path": False,
     }
     fresh = subprocess.run(
         [sys.executable, "-u", str(script)], cwd=script.parent, env=env, capture_output=True, text=True, check=False

@@ -70,7 +70,8 @@ class PackHost:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=self.errors,
-                env=dict(os.environ),
+                # A pack's path is its folder, then the PYTHONPATH it is given: none of the caller's own.
+                env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
             )
         self._lock = threading.Lock()
 
