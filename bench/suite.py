@@ -5,7 +5,8 @@ project, so its natural unit is a plan: `suite_per_plans` is how many `kfvs plan
 environment, one after another, the whole suite costs. The goal (issue 19) is a suite under GOAL_S seconds on
 2 cores; `goal_ratio` is the suite's time over it (at most 1 when it is met). Each plan is a fresh `kfvs`
 process, as a user runs it (median of BENCH_RUNS, default 3); the suite runs once, as `make pytest` runs it
-(byte-compiled first, one worker per core). Writes bench/suite-results.json, with the slowest tests.
+(byte-compiled first, one worker per core, temporary folders where `make` puts them).
+Writes bench/suite-results.json, with the slowest tests.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,7 @@ def measure(progress: Progress) -> dict[str, Any]:
     result = summary(suite_s, plans, os.cpu_count() or 1)
     result["slowest"] = slowest(report)
     result["runs"] = RUNS
+    result["temporary_folder"] = tempfile.gettempdir()  # RAM (/dev/shm) or disk: `make bench-suite` picks it
     return result
 
 
@@ -91,7 +94,7 @@ def main() -> None:
     Path(RESULTS).write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"pytest -n auto on {result['cores']} cores: {result['suite_s']:.1f} s (goal {GOAL_S:.0f} s: ratio "
-        f"{result['goal_ratio']})"
+        f"{result['goal_ratio']}), temporary folders in {result['temporary_folder']}"
     )
     for name, seconds in result["plans_s"].items():
         print(f"  kfvs plan {name}: {seconds:.2f} s (median of {RUNS})")

@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,14 @@ import pytest
 
 from infra import paths
 from infra.errors import ConfigError
-from infra.kfvs.lint.cli_support import fill_chart_inputs
+from infra.kfvs import run as kfvs_run
 from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
 from tests import yamlio
 from tests.environment_files import edit_environment
 from tests.forkserver import SHARED_ENV, run_kfvs
+from tests.recordings import ContentMemo
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
 
@@ -48,6 +49,25 @@ def _copy_or_link(source: str, target: str) -> None:
             os.link(source, target)
             return
     shutil.copy2(source, target)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def content_memo() -> Iterator[ContentMemo]:
+    """Every in-process layer run of this worker answered once per content (tests/recordings.py)."""
+    memo = ContentMemo(kfvs_run._record_one)  # the one function every `record_stack` goes through
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kfvs_run, "_record_one", memo)
+        yield memo
+
+
+@pytest.fixture(autouse=True)
+def _memo_stands_aside(request: pytest.FixtureRequest, content_memo: ContentMemo) -> Iterator[None]:
+    """No memo for a test marked `fresh_runs`, nor for one that may replace what the program calls."""
+    content_memo.enabled = request.node.get_closest_marker("fresh_runs") is None and (
+        "monkeypatch" not in request.fixturenames
+    )
+    yield
+    content_memo.enabled = True
 
 
 KfvsRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -152,7 +172,7 @@ def kustomize_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class ExampleRenderings:
-    """Each example stack rendered at most once per run (`kfvs render --keep-going`, charts' inputs filled)."""
+    """Each example stack rendered at most once per run (`kfvs render --keep-going`)."""
 
     def __init__(self, mirror: Path, cache: Path) -> None:
         self.mirror, self.cache = mirror, cache
@@ -161,7 +181,6 @@ class ExampleRenderings:
     def __call__(self, stack: str) -> Rendering:
         if stack not in self._done:
             result = render_stack(stack, mirror_dir=self.mirror, cache_dir=self.cache, keep_going=True)
-            fill_chart_inputs(result)
             self._done[stack] = result
         return self._done[stack]
 

@@ -150,6 +150,7 @@ def _names(recording: Recording) -> set[str]:
     return {r.urn.split("::", 2)[2] for r in recording.resources.values() if r.type != "pulumi:pulumi:Stack"}
 
 
+@pytest.mark.fresh_runs
 def test_the_layers_split_the_environment_and_keep_its_urns(project: Path) -> None:
     settings, infra = record_stack("dev-infra", project)
     settings, infra = record_stack("dev-infra", project)

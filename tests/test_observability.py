@@ -25,7 +25,6 @@ from components.services import observability as obs
 from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs.lint import crdschema, lint
-from infra.kfvs.lint.cli_support import fill_chart_inputs
 from infra.kfvs.lint.schema import errors as schema_errors
 from infra.kfvs.plan import to_json
 from infra.kfvs.rendering import render_stack
@@ -413,7 +412,6 @@ def test_existing_without_its_section_is_one_problem(tmp_path: Path) -> None:
 def test_lint_stays_clean_with_observability_on(project: Path, upstream_mirror: Path, kustomize_cache: Path) -> None:
     _with_observability(project, {"enabled": True})
     rendering = render_stack("dev", project, upstream_mirror, cache_dir=kustomize_cache, keep_going=True)
-    fill_chart_inputs(rendering)
     kinds = {
         o.manifest["kind"]
         for o in rendering.objects

@@ -7,6 +7,7 @@ import json
 import pulumi
 import pulumi_random as random
 import pulumi_vsphere as vsphere
+import pytest
 
 from infra.kfvs.plan import build_plan, to_json
 from infra.kfvs.recorder import SECRET, record
@@ -57,6 +58,7 @@ def test_urns_follow_the_engine_and_options_are_recorded() -> None:
     assert by_name["outer"].custom is False
 
 
+@pytest.mark.fresh_runs
 def test_plan_contract_shape_and_byte_identical_json() -> None:
     first = plan_stack("dev")
     assert set(first) == {"project", "stack", "resources", "totals", "policies"}

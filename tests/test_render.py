@@ -28,7 +28,7 @@ from infra.kfvs.checkout import RemoteDirectory
 from infra.kfvs.kustomize import KustomizeError, Kustomizer, MirrorError, git_mirror_env
 from infra.kfvs.recorder import SECRET, Recording, record
 from infra.kfvs.rendered import Rendering
-from infra.kfvs.rendering import registered_transforms, render_recording
+from infra.kfvs.rendering import render_recording
 from tests import yamlio
 
 NAMESPACE_BASE = f"{MANIFESTS_REPO}/common/kubeflow-namespace/base?ref={MANIFESTS_TAG}"
@@ -122,7 +122,7 @@ def _program(directory: str, *, with_mirror: bool) -> Callable[[], None]:
 def _render(tmp_path: Path, *, with_mirror: bool = True) -> tuple[Recording, Rendering]:
     folder = _kustomization(tmp_path / "web", {"deploy.yaml": _DEPLOYMENT, "role.yaml": _ROLE, "secret.yaml": _SECRET})
     recording = record(_program(str(folder), with_mirror=with_mirror), "proj", "st", {}, frozenset())
-    result = render_recording(recording, registered_transforms(), Kustomizer(cache_dir=tmp_path / "cache"))
+    result = render_recording(recording, recording.transforms, Kustomizer(cache_dir=tmp_path / "cache"))
     return recording, result
 
 
@@ -512,7 +512,7 @@ def test_patches_merge_into_what_they_patch_and_config_groups_render(tmp_path: P
         )
 
     recording = record(program, "proj", "st", {}, frozenset())
-    result = render_recording(recording, registered_transforms(), Kustomizer(cache_dir=tmp_path / "cache"))
+    result = render_recording(recording, recording.transforms, Kustomizer(cache_dir=tmp_path / "cache"))
     conf = _object(result, "ConfigMap", "conf")
     assert conf["data"] == {"extra": "yes"}
     assert conf["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}  # not the patch's patchForce

@@ -92,6 +92,7 @@ def test_mutated_stack_files_end_in_a_plan_or_a_clean_error(
     assert all(p.file.startswith("stacks/") and p.message for p in problems)
 
 
+@pytest.mark.fresh_runs
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "sandbox"])
 def test_plans_are_identical_twice_and_whatever_the_team_file_order(stack: str, project: Path) -> None:
     first = to_json(plan_stack(stack, project))

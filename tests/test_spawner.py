@@ -26,7 +26,6 @@ from infra.errors import ConfigError
 from infra.kfvs.lint import lint
 from infra.kfvs.recorder import Recording
 from infra.kfvs.rendered import RenderedObject, Rendering
-from infra.kfvs.rendering import registered_transforms
 from infra.kfvs.run import record_stack, validate_stack
 from tests import yamlio
 from tests.conftest import ExampleRenderings
@@ -125,7 +124,7 @@ Transforms = list[Callable[[pulumi.ResourceTransformArgs], Any]]
 def _record(project: Path) -> tuple[Recording, Transforms]:
     """The dev environment under mocks, and the stack transforms that run registered (taken before the next run)."""
     recording = record_stack(ENV, project)[1]
-    return recording, registered_transforms()
+    return recording, recording.transforms
 
 
 def _transformed(transforms: Transforms, obj: dict[str, Any]) -> dict[str, Any]:

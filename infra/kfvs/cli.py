@@ -319,7 +319,6 @@ def lint_(  # noqa: PLR0917 - typer reads each option from a parameter
         result = rendering.render_stack(stack, mirror_dir=mirror, keep_going=keep_going)
     except (ConfigError, rendering.RenderError, kustomize.KustomizeError, kustomize.MirrorError) as error:
         raise _fail(error) from None
-    cli_support.fill_chart_inputs(result)
     findings = lint_platform(result, extra)
     json_ = format_ is LintFormat.json
     sys.stdout.write(cli_support.as_json(stack, findings) if json_ else cli_support.text(findings))

@@ -47,7 +47,8 @@ def names_here(root: Path = paths.PROJECT_ROOT) -> str:
 
 def merged(name: str, recordings: list[Recording]) -> Recording:
     """One recording of an environment's layers: every resource, read and lookup of each (URNs keep their
-    layer's stack). Outputs and references are the last layer's: the platform's view of the environment."""
+    layer's stack). Outputs and references are the last layer's: the platform's view of the environment; so are
+    the stack transforms, the platform's, which the objects `kfvs render` builds belong to."""
     first = recordings[0]
     out = Recording(first.project, name)
     for r in recordings:
@@ -57,4 +58,5 @@ def merged(name: str, recordings: list[Recording]) -> Recording:
         out.duplicates += r.duplicates
         out.references.update(r.references)
         out.outputs = r.outputs if r.outputs is not None else out.outputs
+        out.transforms = r.transforms
     return out

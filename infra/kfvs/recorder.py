@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pulumi
@@ -18,6 +19,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from infra.collector import tuned_for_run
 from infra.errors import ConfigError, Problem
 from infra.kfvs import lookups
+from infra.kfvs.stacktrace import faster_traces
 
 SECRET = "[secret]"  # noqa: S105 - the mask shown in place of a secret
 UNKNOWN = "[unknown]"
@@ -82,6 +84,22 @@ class Recording:
     """The stack's exports, as a StackReference to this stack would see them once it is deployed."""
     references: dict[str, StackOutputs] = field(default_factory=dict[str, "StackOutputs"])
     """Answers to this run's StackReferences, by the referenced stack's name (another layer's `outputs`)."""
+    transforms: list[pulumi.ResourceTransform] = field(
+        default_factory=list[pulumi.ResourceTransform], compare=False, repr=False
+    )
+    """The stack transforms the program registered, in order: the program's own callables, which the engine runs
+    on every registration and `kfvs render` on every rendered object. Kept with the run, not read back from the
+    runtime after it, where the next run (another layer, another test) would have replaced them."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Recording:
+        """A copy of the data; the transforms stay the program's own callables (shared, like any function)."""
+        for transform in self.transforms:
+            memo[id(transform)] = transform
+        copied = Recording.__new__(Recording)
+        memo[id(self)] = copied
+        for name in (f.name for f in fields(self)):
+            setattr(copied, name, copy.deepcopy(getattr(self, name), memo))
+        return copied
 
     def of_type(self, type_: str) -> list[Registration]:
         """The registrations of one resource type, in URN order."""
@@ -306,9 +324,10 @@ def record(
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     try:
-        with tuned_for_run():
+        with tuned_for_run(), faster_traces():
             _sync_await(run_pulumi_func(program))
             recording.outputs = _sync_await(_stack_outputs())
+            recording.transforms = monitor.get_registered_transforms()
     finally:
         # Close every loop now, while the interpreter is whole, not noisily at exit.
         loop.run_until_complete(loop.shutdown_default_executor())

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.sync_await import _sync_await
 
 from infra import paths
@@ -110,19 +109,12 @@ def render_stack(
     kustomizer = Kustomizer(mirror=mirror_dir, cache_dir=cache_dir, refresh=refresh, base_dir=root)
     return render_recording(
         recording,
-        registered_transforms(),
+        recording.transforms,
         kustomizer,
         root=root,
         kubernetes_version=kubernetes_version(settings),
         keep_going=keep_going,
     )
-
-
-def registered_transforms() -> list[Transform]:
-    """The stack transforms the program registered in the run just recorded: the program's own callables."""
-    monitor = runtime_settings.get_monitor()
-    getter = getattr(monitor, "get_registered_transforms", None)
-    return list(getter()) if callable(getter) else []
 
 
 def kubernetes_version(settings: Settings) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pulumi.runtime import settings as runtime_settings
 
 from infra import paths
 from infra.errors import ConfigError, Problem
@@ -51,24 +50,6 @@ def read_manifests(files: list[Path]) -> list[dict[str, Any]]:
     if problems:
         raise ConfigError(problems)
     return objects
-
-
-def fill_chart_inputs(rendering: Rendering) -> None:
-    """The plan's inputs of every helm Chart, from the run `render_stack` just recorded, when it did not give them.
-
-    The render keeps them in `Rendering.chart_inputs`; until it fills that field, lint reads the same recording
-    the render read (the mock monitor of that run), as `rendering.registered_transforms` does.
-    """
-    if rendering.chart_inputs:
-        return
-    recording = getattr(runtime_settings.get_monitor(), "recording", None)
-    resources = getattr(recording, "resources", None)
-    if isinstance(resources, dict):
-        rendering.chart_inputs = {
-            str(urn): dict(getattr(reg, "inputs", {}) or {})
-            for urn, reg in resources.items()
-            if getattr(reg, "type", "") == CHART
-        }
 
 
 def blocking(findings: list[Finding], *, strict: bool = False) -> list[Finding]:

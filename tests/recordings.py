@@ -1,0 +1,86 @@
+"""One program run per layer and per content of the project, for every in-process run of a test worker.
+
+Most of the suite's in-process program runs repeat one another: `kfvs render`, `lint`, `team` and the policy
+tests each record the repository's stacks themselves (`record_stack` runs the infra layer again under each
+platform layer), and a test's private copy of the project is, until it edits a file, the repository. Measured
+over a whole run: 183 in-process layer runs, 66 of them different; of their 51 CPU-seconds, 32 went on repeats.
+
+`ContentMemo` stands in for `infra.kfvs.run._record_one` (every layer run of `record_stack`, whoever calls it)
+and answers a run it has seen: the same layer, the same infra outputs given to it, and the same bytes in every
+file the run reads from the project folder (`READ`). What it hands out is a deep copy, and so is what it keeps:
+a test editing what it was given changes nothing for the next. A run that fails (bad input, a duplicate URN) is
+never kept: it runs each time.
+
+A recording names no path of the folder it was planned from (tests/test_recordings.py checks it), so two copies of
+the project with the same content share one run. Tests about running twice, determinism or the order files are
+listed in (which a content key cannot see) carry `@pytest.mark.fresh_runs`: the memo stands aside for them. So
+does any test that replaces a function the program calls (`monkeypatch`), since the key cannot see that either.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from infra.kfvs.recorder import Recording
+from infra.settings import Settings
+
+RecordOne = Callable[[str, Path, Recording | None], tuple[Settings, Recording]]
+Key = tuple[str, str, str]
+
+
+READ = ("Pulumi.yaml", "stacks", "policies")
+"""What a run reads from its project folder: the project file, the stacks with their team files, and the policy
+packs' configuration (budgets). The code it runs is this process's, whatever the folder holds."""
+
+
+def folder_digest(root: Path) -> str:
+    """A digest of every file of ROOT's `READ` (bytecode aside) by relative path and content, in sorted order."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(_files(root)):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for name in READ:
+        top = root / name
+        if top.is_file():
+            files.append(top)
+        elif top.is_dir():
+            files += (p for p in top.rglob("*") if "__pycache__" not in p.parts and p.is_file())
+    return files
+
+
+def _infra_key(infra: Recording | None) -> str:
+    if infra is None:
+        return ""
+    outputs = infra.outputs
+    values = {} if outputs is None else outputs.values
+    secret = [] if outputs is None else sorted(outputs.secret_names)
+    return f"{infra.stack}:{json.dumps([values, secret], sort_keys=True, default=str)}"
+
+
+class ContentMemo:
+    """`_record_one`, answered from an earlier run where the layer, infra outputs and folder content agree."""
+
+    def __init__(self, record_one: RecordOne) -> None:
+        self.record_one = record_one
+        self.enabled = True
+        self.runs: dict[Key, tuple[Settings, Recording]] = {}
+        self.hits = 0
+
+    def __call__(self, stack: str, root: Path, infra: Recording | None) -> tuple[Settings, Recording]:
+        if not self.enabled:
+            return self.record_one(stack, root, infra)
+        key = (stack, folder_digest(root), _infra_key(infra))
+        if key in self.runs:
+            self.hits += 1
+        else:
+            self.runs[key] = copy.deepcopy(self.record_one(stack, root, infra))
+        return copy.deepcopy(self.runs[key])
