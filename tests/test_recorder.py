@@ -12,19 +12,14 @@ import pytest
 from infra.kfvs.plan import build_plan, to_json
 from infra.kfvs.recorder import SECRET, record
 from infra.kfvs.run import plan_stack
+from tests.programs import Box
 
 _RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "inputs", "dependencies", "provider", "protect"}
 
 
-class _Box(pulumi.ComponentResource):
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("test:index:Box", name, None, opts)
-        self.register_outputs({})
-
-
 def _program() -> None:
-    outer = _Box("outer")
-    inner = _Box("inner", pulumi.ResourceOptions(parent=outer))
+    outer = Box("outer")
+    inner = Box("inner", pulumi.ResourceOptions(parent=outer))
     password = random.RandomPassword("pw", length=24, opts=pulumi.ResourceOptions(parent=inner))
     category = vsphere.TagCategory(
         "cat",

@@ -12,20 +12,15 @@ from pulumi.runtime.proto import source_pb2
 
 from infra.kfvs import stacktrace
 from infra.kfvs.recorder import record
+from tests.programs import Box
 
 SDK_TRACE = resource._get_stack_trace
 Traces = list[tuple[source_pb2.StackTrace, source_pb2.StackTrace]]
 
 
-class _Box(pulumi.ComponentResource):
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("test:index:Box", name, None, opts)
-        self.register_outputs({})
-
-
 def _program() -> None:
-    outer = _Box("outer")
-    inner = _Box("inner", pulumi.ResourceOptions(parent=outer))
+    outer = Box("outer")
+    inner = Box("inner", pulumi.ResourceOptions(parent=outer))
     vsphere.Folder("f", path="x", type="vm", datacenter_id="dc", opts=pulumi.ResourceOptions(parent=inner))
     vsphere.Folder.get("existing", "group-v1", opts=pulumi.ResourceOptions(parent=inner))
 
