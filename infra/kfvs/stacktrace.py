@@ -5,7 +5,7 @@ constructor (`pulumi.runtime.resource._get_stack_trace`). It builds it with `tra
 makes a `FrameSummary` (and reads the source line) for each of the 40-60 frames, then turns each frame's file into
 a `file://` URI through `pathlib`. Under kfvs that is an eighth of a stack's run, for a field only the engine's
 diagnostics read. `stack_trace` walks the frames directly and keeps each file's URI and each (file, line)'s
-frame message, and gives the message the SDK would (tests/test_recorder.py compares the two); `faster_traces`
+frame message, and gives the message the SDK would (tests/test_stacktrace.py compares the two); `faster_traces`
 puts it in the SDK's place for one run.
 """
 
