@@ -90,12 +90,13 @@ promtool:
 # and on a virtual disk the file creation alone is a sixth of the run. Passing tests' folders are removed as they
 # pass (pyproject.toml: tmp_path_retention_policy), so a run holds well under 1 GiB there.
 SHM := /dev/shm
-TEST_TMPDIR = $(or $(TMPDIR),$(shell [ -d $(SHM) ] && [ -w $(SHM) ] && \
+TEST_TMPDIR := $(or $(TMPDIR),$(shell [ -d $(SHM) ] && [ -w $(SHM) ] && \
   [ "$$(df -Pk $(SHM) | awk 'NR==2 {print $$4}')" -gt 4194304 ] && echo $(SHM)/kfvs-tests-$$(id -u)))
+IN_TEST_TMPDIR := $(if $(TEST_TMPDIR),mkdir -p $(TEST_TMPDIR) && TMPDIR=$(TEST_TMPDIR))
 
 pytest: $(VENV)/.synced promtool
 	$(VENV)/bin/python -m compileall -q infra components policies tests bench
-	$(if $(TEST_TMPDIR),mkdir -p $(TEST_TMPDIR) && TMPDIR=$(TEST_TMPDIR)) $(VENV)/bin/pytest -n auto
+	$(IN_TEST_TMPDIR) $(VENV)/bin/pytest -n auto
 
 bench: $(VENV)/.synced
 	$(VENV)/bin/python -m bench  # BENCH_RUNS=N runs per size (default 7)
@@ -106,7 +107,7 @@ bench-render: $(VENV)/.synced
 
 # The suite's wall time (as `make pytest` runs it) next to one `kfvs plan` of each example environment.
 bench-suite: $(VENV)/.synced promtool
-	$(if $(TEST_TMPDIR),mkdir -p $(TEST_TMPDIR) && TMPDIR=$(TEST_TMPDIR)) $(VENV)/bin/python -m bench.suite  # BENCH_RUNS=N (default 3)
+	$(IN_TEST_TMPDIR) $(VENV)/bin/python -m bench.suite  # BENCH_RUNS=N plans per environment (default 3)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache
