@@ -15,13 +15,16 @@ import pytest
 from infra import paths
 from infra.errors import ConfigError
 from infra.kfvs import run as kfvs_run
+from infra.kfvs.lint import schema as lint_schema
 from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
 from tests import yamlio
+from tests.builds import BuildMemo
 from tests.environment_files import edit_environment
 from tests.forkserver import SHARED_ENV, run_kfvs
 from tests.recordings import ContentMemo
+from tests.validations import ValidationMemo
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
 
@@ -57,6 +60,15 @@ def content_memo() -> Iterator[ContentMemo]:
     memo = ContentMemo(kfvs_run._record_one)  # the one function every `record_stack` goes through
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kfvs_run, "_record_one", memo)
+        yield memo
+
+
+@pytest.fixture(scope="session", autouse=True)
+def validation_memo() -> Iterator[ValidationMemo]:
+    """Every schema validation of this worker's lints answered once per validator and object (tests/validations.py)."""
+    memo = ValidationMemo(lint_schema.errors)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lint_schema, "errors", memo)
         yield memo
 
 
@@ -169,6 +181,13 @@ def kustomize_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared = _run_folder(tmp_path_factory) / "kustomize-cache"
     shared.mkdir(exist_ok=True)
     return shared
+
+
+@pytest.fixture(scope="session", autouse=True)
+def build_memo(kustomize_cache: Path) -> Iterator[BuildMemo]:
+    """This worker's cache entries parsed once, and failed builds of the shared cache met once (tests/builds.py)."""
+    with BuildMemo(kustomize_cache).installed() as memo:
+        yield memo
 
 
 class ExampleRenderings:
