@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,29 @@ from tests.validations import ValidationMemo
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
 
 
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        item.stash[_FAILED] = True
+    return report
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project's code and stacks; the real program runs from it unchanged."""
-    root = tmp_path / "project"
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Path]:
+    """A copy of the project's code and stacks; the real program runs from it unchanged.
+
+    Made afresh for each test at one path per worker, so that the `kfvs` runs of test after test come from the
+    same folder with the same code, which the fork server imports once (tests/forkserver.py). A failed test's
+    copy is moved into its own temporary folder, kept there as pytest keeps that folder."""
+    root = tmp_path_factory.getbasetemp() / "project"
+    if root.exists():
+        shutil.rmtree(root)
     root.mkdir()
     for name in _COPIED:
         source = paths.PROJECT_ROOT / name
@@ -40,7 +59,9 @@ def project(tmp_path: Path) -> Path:
             shutil.copytree(source, root / name, copy_function=_copy_or_link)
         else:
             shutil.copy2(source, root / name)
-    return root
+    yield root
+    if request.node.stash.get(_FAILED, False):
+        shutil.move(root, tmp_path / "project")
 
 
 def _copy_or_link(source: str, target: str) -> None:

@@ -7,6 +7,15 @@ to the project copy's folder, takes the call's environment and arguments, import
 (`infra`, `components`, `policies`) from that copy, never from the server, and runs `python -m infra.kfvs.cli`
 through `runpy`, its exit status and its output files the call's.
 
+Those project modules cost a tenth of a second more per call, and most calls run the same code from the same
+folder: each test's copy of the project lives at one path per worker (tests/conftest.py), and tests seldom change
+its code. So the server keeps, per folder, a template: a child of its own that has imported the folder's project
+modules (all the CLI's but `infra.kfvs.cli`, which each run executes afresh as `__main__`), as a child would,
+from that folder, and forks the runs for it. A template serves only the code it imported: the server stats every
+project source of the folder at each call (path, size, modification time) and, when any differs, replaces the
+template. Code that does not import (a test breaking a module on purpose) gets no template: its runs import it
+themselves and fail as a user's would.
+
 Run as a script (`python tests/forkserver.py`); it answers one JSON request per line on stdin: the child's pid as
 soon as it is forked (so a client can kill a hung run), then its exit status.
 """
@@ -28,42 +37,47 @@ import tempfile
 import traceback
 import types
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 _OWN = ("infra", "components", "policies", "tests", "bench")
-"""The project's packages: imported by each child from its own copy, never preloaded."""
+"""The project's packages and the suite's: never imported by the server itself."""
+PROJECT = ("infra", "components", "policies")
+"""The project's own packages: what a template imports from its folder, and whose sources it serves."""
 
 
-def _third_party(root: Path) -> list[str]:
-    """The modules a full `kfvs` import pulls in that are not the project's own, in the order they load, and
-    those the program loads as it runs (the provider SDKs load each resource type's module on first use):
-    found by planning every example environment once, in a probe process, so the server's own state stays
-    that of a fresh interpreter."""
+def _probe(root: Path) -> tuple[list[str], list[str]]:
+    """The modules a full `kfvs` import pulls in, and those the program loads as it runs (the provider SDKs load
+    each resource type's module on first use), in the order they load: the third-party ones (the server's) and
+    the project's (a template's). Found by planning every example environment once, in a probe process, so the
+    server's own state stays that of a fresh interpreter."""
     probe = (
         "import sys, infra.kfvs.cli, infra.program, infra.kfvs.lint.cli_support\n"
         "from infra import paths\n"
         "from infra.kfvs.run import record_stack\n"
         "for name in paths.list_environments(): record_stack(name)\n"
-        f"own = {_OWN!r}\n"
-        "print('\\n'.join(m for m in list(sys.modules) if m.split('.')[0] not in own and m != '__main__'))\n"
+        "loaded = list(sys.modules)\n"
+        f"print(' '.join(m for m in loaded if m.split('.')[0] not in {_OWN!r} and m != '__main__'))\n"
+        f"print(' '.join(m for m in loaded if m.split('.')[0] in {PROJECT!r} and m != {CLI!r}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True, env=_plain_env()
     )
-    return done.stdout.split()
+    third_party, project = done.stdout.splitlines()[-2:]
+    return third_party.split(), project.split()
 
 
-def _shared_third_party(root: Path, shared: Path | None) -> list[str]:
-    """`_third_party`, probed once per test run however many workers ask: in the folder SHARED (the run's, which
-    every xdist worker sees) the first to come probes and the others wait on the lock and read its answer."""
+def _shared_probe(root: Path, shared: Path | None) -> tuple[list[str], list[str]]:
+    """`_probe`, once per test run however many workers ask: in the folder SHARED (the run's, which every xdist
+    worker sees) the first to come probes and the others wait on the lock and read its answer."""
     if shared is None:
-        return _third_party(root)
-    answer = shared / "forkserver-modules.txt"
+        return _probe(root)
+    answer = shared / "forkserver-modules.json"
     with (shared / "forkserver-modules.lock").open("a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         if not answer.is_file():
-            answer.write_text("\n".join(_third_party(root)))
-        return answer.read_text().split()
+            answer.write_text(json.dumps(_probe(root)))
+        third_party, project = json.loads(answer.read_text())
+        return third_party, project
 
 
 def _plain_env() -> dict[str, str]:
@@ -128,23 +142,137 @@ def _status(code: object) -> int:
     return 1
 
 
-def _serve() -> None:
-    for line in sys.stdin:
-        request = json.loads(line)
+def _run_one(request: dict[str, Any], replies: IO[str]) -> None:
+    """Fork the requested run; its pid as soon as it is forked, then its exit status, as lines on REPLIES."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            status = _child(request)
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):  # a closed stream has nothing left to write
+                    stream.flush()
+            os._exit(status)
+    replies.write(json.dumps({"pid": pid}) + "\n")
+    replies.flush()
+    _, wait_status = os.waitpid(pid, 0)
+    replies.write(json.dumps({"status": os.waitstatus_to_exitcode(wait_status)}) + "\n")
+    replies.flush()
+
+
+CodeState = tuple[tuple[str, int, int], ...]
+
+
+def code_state(folder: Path) -> CodeState:
+    """Each project source under FOLDER, by path, size and modification time: what a template's imports read."""
+    found = []
+    for package in PROJECT:
+        for directory, subdirectories, files in os.walk(folder / package):
+            subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+            for name in sorted(f for f in files if f.endswith(".py")):
+                stat = os.stat(os.path.join(directory, name))
+                found.append((os.path.join(directory, name), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
+class Template:
+    """A child of the server that has imported one folder's project modules, as that folder's runs would, and
+    forks them: a run from it skips those imports and is otherwise the run the server would have forked."""
+
+    def __init__(self, request: dict[str, Any], modules: list[str]) -> None:
+        theirs_in, self._requests_fd = os.pipe()
+        self._replies_fd, theirs_out = os.pipe()
         sys.stdout.flush()
-        pid = os.fork()
-        if pid == 0:
+        self.pid = os.fork()
+        if self.pid == 0:
             status = 1
             try:
-                status = _child(request)
+                os.close(self._requests_fd)
+                os.close(self._replies_fd)
+                _template(request, modules, os.fdopen(theirs_in), os.fdopen(theirs_out, "w"))
+                status = 0
             finally:
-                for stream in (sys.stdout, sys.stderr):
-                    with contextlib.suppress(Exception):  # a closed stream has nothing left to write
-                        stream.flush()
                 os._exit(status)
-        print(json.dumps({"pid": pid}), flush=True)
-        _, wait_status = os.waitpid(pid, 0)
-        print(json.dumps({"status": os.waitstatus_to_exitcode(wait_status)}), flush=True)
+        os.close(theirs_in)
+        os.close(theirs_out)
+        self.requests = os.fdopen(self._requests_fd, "w")
+        self.replies = os.fdopen(self._replies_fd)
+        self.ready = bool(json.loads(self.replies.readline() or "{}").get("ready"))
+
+    def relay(self, line: str) -> None:
+        """Hand the template one request; pass its two answers (pid, status) on to the server's client."""
+        self.requests.write(line)
+        self.requests.flush()
+        for _ in range(2):
+            reply = self.replies.readline()
+            if not reply:
+                raise RuntimeError("a kfvs fork server template exited")
+            sys.stdout.write(reply)
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        self.requests.close()
+        self.replies.close()
+
+
+def _template(request: dict[str, Any], modules: list[str], requests: IO[str], replies: IO[str]) -> None:
+    """Import MODULES from the request's folder, with its environment and path, as its run would; then fork each
+    request that comes. Whatever an import prints goes nowhere: the server's stdout is its client's channel."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(null, fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:] = [request["cwd"], *extra, *_BASE_PATH]
+    try:
+        for name in modules:
+            importlib.import_module(name)
+    except BaseException:  # noqa: BLE001 - code that does not import: its runs import it, and fail, themselves
+        replies.write(json.dumps({"ready": False}) + "\n")
+        replies.flush()
+        return
+    sys.modules.pop(CLI, None)  # each run executes it afresh, as `python -m` does
+    replies.write(json.dumps({"ready": True}) + "\n")
+    replies.flush()
+    for line in requests:
+        _run_one(json.loads(line), replies)
+
+
+TEMPLATES_KEPT = 4
+"""Folders with a template at once; the least recently used goes first."""
+
+
+def _serve(modules: list[str]) -> None:
+    templates: dict[str, tuple[CodeState, Template | None]] = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        folder = request["cwd"]
+        state = code_state(Path(folder))
+        held = templates.pop(folder, None)
+        if held is None or held[0] != state:
+            if held is not None and held[1] is not None:
+                held[1].close()
+            made = Template(request, modules) if state else None
+            if made is not None and not made.ready:
+                made.close()
+                made = None
+            held = (state, made)
+        templates[folder] = held  # the most recently used, last
+        while len(templates) > TEMPLATES_KEPT:
+            _, oldest = templates.pop(next(iter(templates)))
+            if oldest is not None:
+                oldest.close()
+        if held[1] is None:
+            _run_one(request, sys.stdout)
+        else:
+            held[1].relay(line)
 
 
 _BASE_PATH: list[str] = []
@@ -228,6 +356,7 @@ def run_kfvs(project: Path, *args: str, timeout: float | None = None) -> subproc
 
 if __name__ == "__main__":
     _BASE_PATH[:] = [p for p in sys.path[1:] if p]
-    _preload(_shared_third_party(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None))
+    third_party, project = _shared_probe(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None)
+    _preload(third_party)
     print(json.dumps({"ready": True}), flush=True)
-    _serve()
+    _serve(project)
