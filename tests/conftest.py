@@ -19,11 +19,11 @@ from infra.kfvs.lint import schema as lint_schema
 from infra.kfvs.rendered import Rendering
 from infra.kfvs.rendering import render_stack
 from infra.kfvs.run import validate_stack
-from tests import yamlio
+from tests import forkserver, yamlio
 from tests.builds import BuildMemo
 from tests.environment_files import edit_environment
-from tests.forkserver import SHARED_ENV, run_kfvs
-from tests.recordings import ContentMemo
+from tests.forkserver import SHARED_ENV, judgements_folder, run_kfvs
+from tests.recordings import ContentMemo, SharedJudgements
 from tests.validations import ValidationMemo
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
@@ -93,14 +93,31 @@ def validation_memo() -> Iterator[ValidationMemo]:
         yield memo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_judgements(
+    tmp_path_factory: pytest.TempPathFactory, _forkserver_shares_its_probe: None
+) -> Iterator[SharedJudgements]:
+    """Every in-process `judge_stack` of this worker answered from, and kept for, the whole run; the `kfvs` runs
+    of the fork server share the same folder (tests/recordings.py)."""
+    folder = judgements_folder()
+    assert folder is not None  # the shared run folder is set
+    memo = SharedJudgements(kfvs_run.judge_stack, folder, paths.PROJECT_ROOT, paths.PROJECT_ROOT)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kfvs_run, "judge_stack", memo)
+        yield memo
+
+
 @pytest.fixture(autouse=True)
-def _memo_stands_aside(request: pytest.FixtureRequest, content_memo: ContentMemo) -> Iterator[None]:
-    """No memo for a test marked `fresh_runs`, nor for one that may replace what the program calls."""
-    content_memo.enabled = request.node.get_closest_marker("fresh_runs") is None and (
-        "monkeypatch" not in request.fixturenames
-    )
+def _memo_stands_aside(
+    request: pytest.FixtureRequest, content_memo: ContentMemo, shared_judgements: SharedJudgements
+) -> Iterator[None]:
+    """No memo for a test marked `fresh_runs`, nor, in this process, for one that may replace what the program
+    calls (`monkeypatch`: the `kfvs` processes it starts run their own code, unpatched)."""
+    fresh = request.node.get_closest_marker("fresh_runs") is not None
+    content_memo.enabled = shared_judgements.enabled = not fresh and "monkeypatch" not in request.fixturenames
+    forkserver.SHARING[0] = not fresh
     yield
-    content_memo.enabled = True
+    content_memo.enabled = shared_judgements.enabled = forkserver.SHARING[0] = True
 
 
 KfvsRunner = Callable[..., subprocess.CompletedProcess[str]]

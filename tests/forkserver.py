@@ -16,6 +16,9 @@ project source of the folder at each call (path, size, modification time) and, w
 template. Code that does not import (a test breaking a module on purpose) gets no template: its runs import it
 themselves and fail as a user's would.
 
+A run's judged stacks (`judge_stack`, half a second each) are shared with the whole test run, as the workers'
+are (tests/recordings.py `SharedJudgements`), unless the test asks for runs of its own (`fresh_runs`).
+
 Run as a script (`python tests/forkserver.py`); it answers one JSON request per line on stdin: the child's pid as
 soon as it is forked (so a client can kill a hung run), then its exit status.
 """
@@ -26,6 +29,7 @@ import atexit
 import contextlib
 import fcntl
 import importlib
+import importlib.util
 import json
 import os
 import runpy
@@ -123,6 +127,8 @@ def _child(request: dict[str, Any]) -> int:
     extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
     sys.path[:] = [cwd, *extra, *_BASE_PATH]
     sys.argv = [request["module"], *request["args"]]
+    if request.get("judgements"):
+        _share_judgements(Path(request["judgements"]))
     try:
         runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
     except SystemExit as done:
@@ -131,6 +137,20 @@ def _child(request: dict[str, Any]) -> int:
         traceback.print_exc()
         return 1
     return 0
+
+
+def _share_judgements(folder: Path) -> None:
+    """This run's `judge_stack` answered from, and kept for, the whole test run (tests/recordings.py)."""
+    spec = importlib.util.spec_from_file_location("kfvs_suite_recordings", Path(__file__).with_name("recordings.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    recordings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recordings)
+    run = importlib.import_module("infra.kfvs.run")
+    paths = importlib.import_module("infra.paths")
+    code_root = Path(importlib.import_module("infra").__file__ or ".").parent.parent
+    shared = recordings.SharedJudgements(run.judge_stack, folder, code_root, paths.PROJECT_ROOT)
+    setattr(run, "judge_stack", shared)  # noqa: B010 - a module the child imported by name
 
 
 def _status(code: object) -> int:
@@ -296,7 +316,13 @@ class ForkServer:
         self._reply(timeout=None)  # ready
 
     def run(
-        self, args: list[str], *, cwd: Path, env: dict[str, str], timeout: float | None = None
+        self,
+        args: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float | None = None,
+        judgements: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """As `subprocess.run([python, -m, infra.kfvs.cli, *args], capture_output=True, text=True)` would."""
         command = [sys.executable, "-m", CLI, *args]
@@ -304,7 +330,15 @@ class ForkServer:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
             out.touch()
             err.touch()
-            request = {"cwd": str(cwd), "env": env, "module": CLI, "args": args, "stdout": str(out), "stderr": str(err)}
+            request = {
+                "cwd": str(cwd),
+                "env": env,
+                "module": CLI,
+                "args": args,
+                "stdout": str(out),
+                "stderr": str(err),
+                "judgements": str(judgements) if judgements else None,
+            }
             assert self._server.stdin is not None
             self._server.stdin.write(json.dumps(request).encode() + b"\n")
             self._server.stdin.flush()
@@ -348,10 +382,24 @@ def server(root: Path) -> ForkServer:
     return _SERVERS[root]
 
 
+SHARING = [True]
+"""Whether runs share their judged runs (tests/recordings.py `SharedJudgements`): tests/conftest.py turns it off
+for a test whose runs must be its own (`fresh_runs`)."""
+
+
+def judgements_folder() -> Path | None:
+    """Where this test run keeps judged runs for every process of it; None outside a shared run folder."""
+    shared = os.environ.get(SHARED_ENV)
+    return Path(shared) / "judgements" if shared else None
+
+
 def run_kfvs(project: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     """`kfvs ARGS` as a user runs it from the project folder PROJECT (its own code first on the path)."""
     env = {"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)}
-    return server(Path(__file__).resolve().parent.parent).run(list(args), cwd=project, env=env, timeout=timeout)
+    folder = judgements_folder() if SHARING[0] else None
+    return server(Path(__file__).resolve().parent.parent).run(
+        list(args), cwd=project, env=env, timeout=timeout, judgements=folder
+    )
 
 
 if __name__ == "__main__":

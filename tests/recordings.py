@@ -15,15 +15,24 @@ A recording names no path of the folder it was planned from (tests/test_recordin
 the project with the same content share one run. Tests about running twice, determinism or the order files are
 listed in (which a content key cannot see) carry `@pytest.mark.fresh_runs`: the memo stands aside for them. So
 does any test that replaces a function the program calls (`monkeypatch`), since the key cannot see that either.
+
+`SharedJudgements` does the same for judged runs (`judge_stack`: the program with the policy packs listening),
+across processes: every worker and every `kfvs` process the fork server forks (tests/forkserver.py) reads and
+writes one folder of the test run, keyed also by the code that runs, since a forked `kfvs` runs its folder's own.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
+import os
+import pickle
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from infra.kfvs.recorder import Recording
 from infra.settings import Settings
@@ -84,3 +93,62 @@ class ContentMemo:
         else:
             self.runs[key] = copy.deepcopy(self.record_one(stack, root, infra))
         return copy.deepcopy(self.runs[key])
+
+
+CODE = ("infra", "components", "policies")
+"""The project's packages: the code a run runs (a process's own, wherever the folder it plans)."""
+
+
+def code_digest(root: Path) -> str:
+    """A digest of every Python source of the project's packages under ROOT, by relative path and content."""
+    digest = hashlib.blake2b(digest_size=16)
+    for package in CODE:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+JudgeStack = Callable[..., tuple[Settings, Recording, list[Any]]]
+
+
+class SharedJudgements:
+    """`infra.kfvs.run.judge_stack`, answered from the judged run of any process of this test run (a worker, or a
+    `kfvs` the fork server forked) with the same code, the same stack and the same bytes in what it reads.
+
+    A judged run is the program with both policy packs listening: half a second, and the suite's `kfvs plan`,
+    `check` and `pr-comment` runs repeat one another (measured: 55 judged runs in forked `kfvs` processes, 36 of them
+    different). The answers are pickles in the run's shared folder, written whole or not at all. A pickle holds
+    data, not the program's stack transforms, so an answer's recording has none: what `judge_stack` answers is
+    planned and judged, never rendered (`kfvs render` and `lint` record with `record_stack`, which this leaves
+    alone). A run that fails is never kept."""
+
+    def __init__(self, judge_stack: JudgeStack, folder: Path, code_root: Path, default_root: Path) -> None:
+        self.judge_stack = judge_stack
+        self.folder = folder
+        self.code = code_digest(code_root)
+        self.default_root = default_root
+        self.enabled = True
+        self.hits = 0
+
+    def __call__(self, stack: str, root: Path | None = None) -> tuple[Settings, Recording, list[Any]]:
+        root = self.default_root if root is None else root
+        if not self.enabled:
+            return self.judge_stack(stack, root)
+        key = hashlib.blake2b(json.dumps([stack, folder_digest(root), self.code]).encode(), digest_size=16)
+        answer = self.folder / f"{key.hexdigest()}.pickle"
+        try:
+            kept: tuple[Settings, Recording, list[Any]] = pickle.loads(answer.read_bytes())
+        except FileNotFoundError:
+            pass
+        else:
+            self.hits += 1
+            return kept
+        settings, recording, verdicts = self.judge_stack(stack, root)
+        self._keep(answer, (settings, dataclasses.replace(recording, transforms=[]), verdicts))
+        return settings, recording, verdicts
+
+    def _keep(self, answer: Path, value: object) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.folder, suffix=".tmp", delete=False) as part:
+            pickle.dump(value, part, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(part.name, answer)
