@@ -136,11 +136,8 @@ class SharedJudgements:
             return self.judge_stack(stack, root)
         key = hashlib.blake2b(json.dumps([stack, folder_digest(root), self.code]).encode(), digest_size=16)
         answer = self.folder / f"{key.hexdigest()}.pickle"
-        try:
-            kept: tuple[Settings, Recording, list[Any]] = pickle.loads(answer.read_bytes())
-        except FileNotFoundError:
-            pass
-        else:
+        kept = _read(answer)
+        if kept is not None:
             self.hits += 1
             return kept
         settings, recording, verdicts = self.judge_stack(stack, root)
@@ -148,7 +145,18 @@ class SharedJudgements:
         return settings, recording, verdicts
 
     def _keep(self, answer: Path, value: object) -> None:
+        """Written whole or not at all: a parallel reader finds no answer or the whole of it."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self.folder, suffix=".tmp", delete=False) as part:
             pickle.dump(value, part, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(part.name, answer)
+
+
+def _read(answer: Path) -> tuple[Settings, Recording, list[Any]] | None:
+    """A kept answer; None when there is none."""
+    try:
+        data = answer.read_bytes()
+    except FileNotFoundError:
+        return None
+    kept: tuple[Settings, Recording, list[Any]] = pickle.loads(data)
+    return kept

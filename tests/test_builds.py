@@ -41,7 +41,7 @@ def test_an_entry_is_parsed_once_until_its_file_changes(tmp_path: Path) -> None:
 
 
 def test_a_failure_on_the_shared_cache_is_answered_without_building_again(tmp_path: Path) -> None:
-    shared, other = tmp_path / "shared", tmp_path / "other"
+    shared, other = tmp_path / "run-cache", tmp_path / "other"
     memo = BuildMemo(shared)
     builds: list[str] = []
 
