@@ -207,9 +207,13 @@ def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _forkserver_shares_its_probe(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The fork servers of all workers probe once between them (see tests/forkserver.py)."""
+def _forkserver_shares_its_probe(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The fork servers of all workers probe once between them (see tests/forkserver.py); where this process has
+    tests that may run `kfvs` (they use a project copy), its server starts now, importing and probing while the
+    first tests run."""
     os.environ[SHARED_ENV] = str(_run_folder(tmp_path_factory))
+    if any("project" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        forkserver.start()
 
 
 @pytest.fixture(scope="session")

@@ -303,7 +303,8 @@ SHARED_ENV = "KFVS_TESTS_SHARED_DIR"
 
 
 class ForkServer:
-    """The client: one server per test process (each xdist worker has its own), started on first use."""
+    """The client: one server per test process (each xdist worker has its own), started on first use or ahead of
+    it (`start`); a run waits until the server is ready."""
 
     def __init__(self, root: Path) -> None:
         self._server = subprocess.Popen(
@@ -313,7 +314,12 @@ class ForkServer:
             env=_plain_env(),
         )
         self._pending = b""
-        self._reply(timeout=None)  # ready
+        self._ready = False
+
+    def _wait_ready(self) -> None:
+        if not self._ready:
+            self._reply(timeout=None)
+            self._ready = True
 
     def run(
         self,
@@ -326,6 +332,7 @@ class ForkServer:
     ) -> subprocess.CompletedProcess[str]:
         """As `subprocess.run([python, -m, infra.kfvs.cli, *args], capture_output=True, text=True)` would."""
         command = [sys.executable, "-m", CLI, *args]
+        self._wait_ready()
         with tempfile.TemporaryDirectory() as folder:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
             out.touch()
@@ -374,8 +381,17 @@ class ForkServer:
 _SERVERS: dict[Path, ForkServer] = {}
 
 
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository the server runs from (its interpreter, its probe), whatever folder a run is for."""
+
+
+def start() -> None:
+    """Start this process's fork server now, so that it imports and probes while other tests run."""
+    server(ROOT)
+
+
 def server(root: Path) -> ForkServer:
-    """This process's fork server (started on first use, stopped at exit)."""
+    """This process's fork server (started on first use or by `start`, stopped at exit)."""
     if root not in _SERVERS:
         _SERVERS[root] = ForkServer(root)
         atexit.register(_SERVERS[root].close)
@@ -397,9 +413,7 @@ def run_kfvs(project: Path, *args: str, timeout: float | None = None) -> subproc
     """`kfvs ARGS` as a user runs it from the project folder PROJECT (its own code first on the path)."""
     env = {"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)}
     folder = judgements_folder() if SHARING[0] else None
-    return server(Path(__file__).resolve().parent.parent).run(
-        list(args), cwd=project, env=env, timeout=timeout, judgements=folder
-    )
+    return server(ROOT).run(list(args), cwd=project, env=env, timeout=timeout, judgements=folder)
 
 
 if __name__ == "__main__":
