@@ -197,6 +197,11 @@ def code_state(folder: Path) -> CodeState:
     return tuple(found)
 
 
+_TEMPLATE_ENDS: set[int] = set()
+"""The server's ends of its templates' pipes: a template closes those it inherits, so that each template sees its
+requests end when the server does, not when the last template forked after it ends."""
+
+
 class Template:
     """A child of the server that has imported one folder's project modules, as that folder's runs would, and
     forks them: a run from it skips those imports and is otherwise the run the server would have forked."""
@@ -209,14 +214,15 @@ class Template:
         if self.pid == 0:
             status = 1
             try:
-                os.close(self._requests_fd)
-                os.close(self._replies_fd)
+                for fd in (self._requests_fd, self._replies_fd, *_TEMPLATE_ENDS):
+                    os.close(fd)  # the server's ends, of this template and of the others: their ends are theirs
                 _template(request, modules, os.fdopen(theirs_in), os.fdopen(theirs_out, "w"))
                 status = 0
             finally:
                 os._exit(status)
         os.close(theirs_in)
         os.close(theirs_out)
+        _TEMPLATE_ENDS.update((self._requests_fd, self._replies_fd))
         self.requests = os.fdopen(self._requests_fd, "w")
         self.replies = os.fdopen(self._replies_fd)
         self.ready = bool(json.loads(self.replies.readline() or "{}").get("ready"))
@@ -236,6 +242,7 @@ class Template:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
+        _TEMPLATE_ENDS.difference_update((self._requests_fd, self._replies_fd))
         self.requests.close()
         self.replies.close()
 
