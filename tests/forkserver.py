@@ -17,7 +17,8 @@ template. Code that does not import (a test breaking a module on purpose) gets n
 themselves and fail as a user's would.
 
 A run's judged stacks (`judge_stack`, half a second each) are shared with the whole test run, as the workers'
-are (tests/recordings.py `SharedJudgements`), unless the test asks for runs of its own (`fresh_runs`).
+are (tests/recordings.py `SharedJudgements`), and so are its layer runs unless it renders them (`SharedLayerRuns`),
+unless the test asks for runs of its own (`fresh_runs`).
 
 Run as a script (`python tests/forkserver.py`); it answers one JSON request per line on stdin: the child's pid as
 soon as it is forked (so a client can kill a hung run), then its exit status.
@@ -128,7 +129,7 @@ def _child(request: dict[str, Any]) -> int:
     sys.path[:] = [cwd, *extra, *_BASE_PATH]
     sys.argv = [request["module"], *request["args"]]
     if request.get("judgements"):
-        _share_judgements(Path(request["judgements"]))
+        _share_runs(Path(request["judgements"]), rendering=bool(set(request["args"][:1]) & RENDERING))
     try:
         runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
     except SystemExit as done:
@@ -139,8 +140,13 @@ def _child(request: dict[str, Any]) -> int:
     return 0
 
 
-def _share_judgements(folder: Path) -> None:
-    """This run's `judge_stack` answered from, and kept for, the whole test run (tests/recordings.py)."""
+RENDERING = {"render", "lint"}
+"""The commands whose program runs are rendered: their layer runs are their own (a kept run has no transforms)."""
+
+
+def _share_runs(folder: Path, *, rendering: bool) -> None:
+    """This run's judged runs, and unless it renders its layer runs, answered from and kept for the whole test run
+    (tests/recordings.py)."""
     spec = importlib.util.spec_from_file_location("kfvs_suite_recordings", Path(__file__).with_name("recordings.py"))
     assert spec is not None
     assert spec.loader is not None
@@ -149,8 +155,11 @@ def _share_judgements(folder: Path) -> None:
     run = importlib.import_module("infra.kfvs.run")
     paths = importlib.import_module("infra.paths")
     code_root = Path(importlib.import_module("infra").__file__ or ".").parent.parent
-    shared = recordings.SharedJudgements(run.judge_stack, folder, code_root, paths.PROJECT_ROOT)
-    setattr(run, "judge_stack", shared)  # noqa: B010 - a module the child imported by name
+    judged = recordings.SharedJudgements(run.judge_stack, folder, code_root, paths.PROJECT_ROOT)
+    setattr(run, "judge_stack", judged)  # noqa: B010 - a module the child imported by name
+    if not rendering:
+        layers = recordings.SharedLayerRuns(run._record_one, folder, code_root, paths.PROJECT_ROOT)
+        setattr(run, "_record_one", layers)  # noqa: B010
 
 
 def _status(code: object) -> int:

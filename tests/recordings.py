@@ -18,7 +18,8 @@ does any test that replaces a function the program calls (`monkeypatch`), since 
 
 `SharedJudgements` does the same for judged runs (`judge_stack`: the program with the policy packs listening),
 across processes: every worker and every `kfvs` process the fork server forks (tests/forkserver.py) reads and
-writes one folder of the test run, keyed also by the code that runs, since a forked `kfvs` runs its folder's own.
+writes one folder of the test run, keyed also by the code that runs, since a forked `kfvs` runs its folder's own;
+`SharedLayerRuns` shares the layer runs of the forked `kfvs` runs that do not render (76 of them, 43 different).
 """
 
 from __future__ import annotations
@@ -108,41 +109,31 @@ def code_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-JudgeStack = Callable[..., tuple[Settings, Recording, list[Any]]]
+class _SharedRuns:
+    """Answers kept as pickles in one folder of the test run, for every process of it, by a key of what the run
+    reads and the code that runs it; written whole or not at all, a failed run never kept. A pickle holds data, not
+    the program's stack transforms: a kept recording has none, so what is shared is planned and judged, never
+    rendered."""
 
-
-class SharedJudgements:
-    """`infra.kfvs.run.judge_stack`, answered from the judged run of any process of this test run (a worker, or a
-    `kfvs` the fork server forked) with the same code, the same stack and the same bytes in what it reads.
-
-    A judged run is the program with both policy packs listening: half a second, and the suite's `kfvs plan`,
-    `check` and `pr-comment` runs repeat one another (measured: 55 judged runs in forked `kfvs` processes, 36 of them
-    different). The answers are pickles in the run's shared folder, written whole or not at all. A pickle holds
-    data, not the program's stack transforms, so an answer's recording has none: what `judge_stack` answers is
-    planned and judged, never rendered (`kfvs render` and `lint` record with `record_stack`, which this leaves
-    alone). A run that fails is never kept."""
-
-    def __init__(self, judge_stack: JudgeStack, folder: Path, code_root: Path, default_root: Path) -> None:
-        self.judge_stack = judge_stack
+    def __init__(self, folder: Path, code_root: Path, default_root: Path) -> None:
         self.folder = folder
         self.code = code_digest(code_root)
         self.default_root = default_root
         self.enabled = True
         self.hits = 0
 
-    def __call__(self, stack: str, root: Path | None = None) -> tuple[Settings, Recording, list[Any]]:
-        root = self.default_root if root is None else root
-        if not self.enabled:
-            return self.judge_stack(stack, root)
-        key = hashlib.blake2b(json.dumps([stack, folder_digest(root), self.code]).encode(), digest_size=16)
-        answer = self.folder / f"{key.hexdigest()}.pickle"
-        kept = _read(answer)
-        if kept is not None:
-            self.hits += 1
-            return kept
-        settings, recording, verdicts = self.judge_stack(stack, root)
-        self._keep(answer, (settings, dataclasses.replace(recording, transforms=[]), verdicts))
-        return settings, recording, verdicts
+    def _answer(self, key: list[str], run: Callable[[], Any], kept: Callable[[Any], Any]) -> Any:
+        """The kept answer to KEY, else RUN's, kept as `kept(answer)`."""
+        digest = hashlib.blake2b(json.dumps([*key, self.code]).encode(), digest_size=16).hexdigest()
+        answer = self.folder / f"{digest}.pickle"
+        try:
+            data = answer.read_bytes()
+        except FileNotFoundError:
+            result = run()
+            self._keep(answer, kept(result))
+            return result
+        self.hits += 1
+        return pickle.loads(data)
 
     def _keep(self, answer: Path, value: object) -> None:
         """Written whole or not at all: a parallel reader finds no answer or the whole of it."""
@@ -152,11 +143,54 @@ class SharedJudgements:
         os.replace(part.name, answer)
 
 
-def _read(answer: Path) -> tuple[Settings, Recording, list[Any]] | None:
-    """A kept answer; None when there is none."""
-    try:
-        data = answer.read_bytes()
-    except FileNotFoundError:
-        return None
-    kept: tuple[Settings, Recording, list[Any]] = pickle.loads(data)
-    return kept
+def _without_transforms(recording: Recording) -> Recording:
+    return dataclasses.replace(recording, transforms=[])
+
+
+JudgeStack = Callable[..., tuple[Settings, Recording, list[Any]]]
+
+
+class SharedJudgements(_SharedRuns):
+    """`infra.kfvs.run.judge_stack`, answered from the judged run of any process of this test run (a worker, or a
+    `kfvs` the fork server forked) with the same code, the same stack and the same bytes in what it reads.
+
+    A judged run is the program with both policy packs listening: half a second, and the suite's `kfvs plan`,
+    `check` and `pr-comment` runs repeat one another (measured: 66 judged runs, 48 of them different). What
+    `judge_stack` answers is planned and judged, never rendered (`kfvs render` and `lint` record with
+    `record_stack`)."""
+
+    def __init__(self, judge_stack: JudgeStack, folder: Path, code_root: Path, default_root: Path) -> None:
+        super().__init__(folder, code_root, default_root)
+        self.judge_stack = judge_stack
+
+    def __call__(self, stack: str, root: Path | None = None) -> tuple[Settings, Recording, list[Any]]:
+        root = self.default_root if root is None else root
+        if not self.enabled:
+            return self.judge_stack(stack, root)
+        answer: tuple[Settings, Recording, list[Any]] = self._answer(
+            ["judge_stack", stack, folder_digest(root)],
+            lambda: self.judge_stack(stack, root),
+            lambda done: (done[0], _without_transforms(done[1]), done[2]),
+        )
+        return answer
+
+
+class SharedLayerRuns(_SharedRuns):
+    """`infra.kfvs.run._record_one` (one layer's program run), answered across the processes of the test run as
+    `SharedJudgements` answers judged runs: for the `kfvs` runs the fork server forks that never render (their
+    diffs plan the head and then the base, which most often is the same content again), never for `render` or
+    `lint`, which need the stack transforms a pickle leaves out."""
+
+    def __init__(self, record_one: RecordOne, folder: Path, code_root: Path, default_root: Path) -> None:
+        super().__init__(folder, code_root, default_root)
+        self.record_one = record_one
+
+    def __call__(self, stack: str, root: Path, infra: Recording | None) -> tuple[Settings, Recording]:
+        if not self.enabled:
+            return self.record_one(stack, root, infra)
+        answer: tuple[Settings, Recording] = self._answer(
+            ["_record_one", stack, folder_digest(root), _infra_key(infra)],
+            lambda: self.record_one(stack, root, infra),
+            lambda done: (done[0], _without_transforms(done[1])),
+        )
+        return answer

@@ -1,7 +1,8 @@
-"""The suite's judged runs shared across its processes (tests/recordings.py `SharedJudgements`)."""
+"""The suite's judged and layer runs shared across its processes (tests/recordings.py `SharedJudgements`)."""
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from pathlib import Path
 from typing import Any
@@ -9,11 +10,13 @@ from typing import Any
 import pytest
 
 from infra import paths
+from infra.kfvs import cli
 from infra.kfvs import run as kfvs_run
-from infra.kfvs.recorder import Invocation, Recording
+from infra.kfvs.recorder import Invocation, Recording, StackOutputs
 from infra.kfvs.run import plan_of
+from tests import forkserver
 from tests.forkserver import judgements_folder, run_kfvs
-from tests.recordings import SharedJudgements, code_digest
+from tests.recordings import SharedJudgements, SharedLayerRuns, code_digest
 
 
 class _Judge:
@@ -96,3 +99,37 @@ def test_a_kfvs_run_and_this_process_share_one_judgement(project: Path, shared_j
     settings, recording, verdicts = kfvs_run.judge_stack("dev", project)
     assert shared_judgements.hits == hits + 1
     assert plan_of(settings, recording, verdicts)["resources"]
+
+
+def _layer(tmp_path: Path) -> tuple[SharedLayerRuns, list[str]]:
+    runs: list[str] = []
+
+    def record_one(stack: str, root: Path, infra: Recording | None) -> tuple[Any, Recording]:
+        runs.append(stack)
+        return {"stack": stack}, Recording(project="p", stack=stack, transforms=[print])
+
+    return SharedLayerRuns(record_one, tmp_path / "judgements", paths.PROJECT_ROOT, paths.PROJECT_ROOT), runs
+
+
+def test_a_layer_run_is_kept_by_its_content_and_the_infra_outputs_it_was_given(tmp_path: Path, project: Path) -> None:
+    shared, runs = _layer(tmp_path)
+    infra = Recording(project="p", stack="dev-infra", outputs=StackOutputs({"cluster": "a"}, frozenset()))
+    other = Recording(project="p", stack="dev-infra", outputs=StackOutputs({"cluster": "b"}, frozenset()))
+    first = shared("dev-platform", project, infra)
+    again = shared("dev-platform", project, infra)
+    shared("dev-platform", project, other)
+    shared("dev-infra", project, None)
+    assert runs == ["dev-platform", "dev-platform", "dev-infra"]
+    assert (again[0], again[1]) == first
+    assert (first[1].transforms, again[1].transforms) == ([print], [])
+
+
+def test_every_command_that_renders_records_its_own_layer_runs() -> None:
+    """A kept layer run has no stack transforms: a command that renders must not be answered from one."""
+    rendering = {
+        command.name or command.callback.__name__
+        for command in cli.app.registered_commands
+        if command.callback is not None and "render_stack" in inspect.getsource(command.callback)
+    }
+    assert rendering == {"render", "lint"}
+    assert rendering <= forkserver.RENDERING
