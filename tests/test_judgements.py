@@ -15,7 +15,7 @@ from infra.kfvs import run as kfvs_run
 from infra.kfvs.recorder import Invocation, Recording, StackOutputs
 from infra.kfvs.run import plan_of
 from tests import forkserver
-from tests.forkserver import judgements_folder, run_kfvs
+from tests.forkserver import run_kfvs
 from tests.recordings import SharedJudgements, SharedLayerRuns, code_digest
 
 
@@ -90,13 +90,10 @@ def test_a_kfvs_run_and_this_process_share_one_judgement(project: Path, shared_j
     (project / "stacks" / "teams" / "vision.yaml").write_text(
         (project / "stacks" / "teams" / "vision.yaml").read_text() + "# a content of this test's own\n"
     )
-    folder = judgements_folder()
-    assert folder is not None
-    before = set(folder.glob("*.pickle")) if folder.exists() else set()
     assert run_kfvs(project, "check", "dev").returncode == 0
-    assert len(set(folder.glob("*.pickle")) - before) == 1  # kept by the forked run
     hits = shared_judgements.hits
     settings, recording, verdicts = kfvs_run.judge_stack("dev", project)
+    # A content only this test has: the forked run kept the answer this process reads.
     assert shared_judgements.hits == hits + 1
     assert plan_of(settings, recording, verdicts)["resources"]
 
