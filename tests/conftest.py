@@ -23,7 +23,7 @@ from tests import forkserver, yamlio
 from tests.builds import BuildMemo
 from tests.environment_files import edit_environment
 from tests.forkserver import SHARED_ENV, judgements_folder, run_kfvs
-from tests.recordings import ContentMemo, SharedJudgements
+from tests.recordings import ContentMemo, SharedJudgements, code_digest
 from tests.validations import ValidationMemo
 
 _COPIED = ("Pulumi.yaml", "pyproject.toml", ".gitignore", "infra", "components", "policies", "stacks")
@@ -101,7 +101,7 @@ def shared_judgements(
     of the fork server share the same folder (tests/recordings.py)."""
     folder = judgements_folder()
     assert folder is not None  # the shared run folder is set
-    memo = SharedJudgements(kfvs_run.judge_stack, folder, paths.PROJECT_ROOT, paths.PROJECT_ROOT)
+    memo = SharedJudgements(kfvs_run.judge_stack, folder, code_digest(paths.PROJECT_ROOT), paths.PROJECT_ROOT)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kfvs_run, "judge_stack", memo)
         yield memo

@@ -154,11 +154,11 @@ def _share_runs(folder: Path, *, rendering: bool) -> None:
     spec.loader.exec_module(recordings)
     run = importlib.import_module("infra.kfvs.run")
     paths = importlib.import_module("infra.paths")
-    code_root = Path(importlib.import_module("infra").__file__ or ".").parent.parent
-    judged = recordings.SharedJudgements(run.judge_stack, folder, code_root, paths.PROJECT_ROOT)
+    code = recordings.code_digest(Path(importlib.import_module("infra").__file__ or ".").parent.parent)
+    judged = recordings.SharedJudgements(run.judge_stack, folder, code, paths.PROJECT_ROOT)
     setattr(run, "judge_stack", judged)  # noqa: B010 - a module the child imported by name
     if not rendering:
-        layers = recordings.SharedLayerRuns(run._record_one, folder, code_root, paths.PROJECT_ROOT)
+        layers = recordings.SharedLayerRuns(run._record_one, folder, code)
         setattr(run, "_record_one", layers)  # noqa: B010
 
 

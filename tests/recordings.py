@@ -97,7 +97,8 @@ class ContentMemo:
 
 
 CODE = ("infra", "components", "policies")
-"""The project's packages: the code a run runs (a process's own, wherever the folder it plans)."""
+"""The project's packages: the code a run runs (a process's own, wherever the folder it plans). The fork server's
+`PROJECT` names them again, since the server must not import this module (it imports the project's)."""
 
 
 def code_digest(root: Path) -> str:
@@ -115,10 +116,10 @@ class _SharedRuns:
     the program's stack transforms: a kept recording has none, so what is shared is planned and judged, never
     rendered."""
 
-    def __init__(self, folder: Path, code_root: Path, default_root: Path) -> None:
+    def __init__(self, folder: Path, code: str) -> None:
+        """CODE: the `code_digest` of the code this process runs."""
         self.folder = folder
-        self.code = code_digest(code_root)
-        self.default_root = default_root
+        self.code = code
         self.enabled = True
         self.hits = 0
 
@@ -159,9 +160,10 @@ class SharedJudgements(_SharedRuns):
     `judge_stack` answers is planned and judged, never rendered (`kfvs render` and `lint` record with
     `record_stack`)."""
 
-    def __init__(self, judge_stack: JudgeStack, folder: Path, code_root: Path, default_root: Path) -> None:
-        super().__init__(folder, code_root, default_root)
+    def __init__(self, judge_stack: JudgeStack, folder: Path, code: str, default_root: Path) -> None:
+        super().__init__(folder, code)
         self.judge_stack = judge_stack
+        self.default_root = default_root  # judge_stack's own default: the project this process runs
 
     def __call__(self, stack: str, root: Path | None = None) -> tuple[Settings, Recording, list[Any]]:
         root = self.default_root if root is None else root
@@ -181,8 +183,8 @@ class SharedLayerRuns(_SharedRuns):
     diffs plan the head and then the base, which most often is the same content again), never for `render` or
     `lint`, which need the stack transforms a pickle leaves out."""
 
-    def __init__(self, record_one: RecordOne, folder: Path, code_root: Path, default_root: Path) -> None:
-        super().__init__(folder, code_root, default_root)
+    def __init__(self, record_one: RecordOne, folder: Path, code: str) -> None:
+        super().__init__(folder, code)
         self.record_one = record_one
 
     def __call__(self, stack: str, root: Path, infra: Recording | None) -> tuple[Settings, Recording]:

@@ -37,7 +37,7 @@ class _Judge:
 
 def _shared(tmp_path: Path, code_root: Path = paths.PROJECT_ROOT) -> tuple[SharedJudgements, _Judge]:
     judge = _Judge()
-    return SharedJudgements(judge, tmp_path / "judgements", code_root, paths.PROJECT_ROOT), judge
+    return SharedJudgements(judge, tmp_path / "judgements", code_digest(code_root), paths.PROJECT_ROOT), judge
 
 
 def test_the_same_stack_code_and_content_is_judged_once_and_kept_without_transforms(
@@ -105,7 +105,7 @@ def _layer(tmp_path: Path) -> tuple[SharedLayerRuns, list[str]]:
         runs.append(stack)
         return {"stack": stack}, Recording(project="p", stack=stack, transforms=[print])
 
-    return SharedLayerRuns(record_one, tmp_path / "judgements", paths.PROJECT_ROOT, paths.PROJECT_ROOT), runs
+    return SharedLayerRuns(record_one, tmp_path / "judgements", code_digest(paths.PROJECT_ROOT)), runs
 
 
 def test_a_layer_run_is_kept_by_its_content_and_the_infra_outputs_it_was_given(tmp_path: Path, project: Path) -> None:
